@@ -1,0 +1,144 @@
+"""From examples to tensors: tokenised once, batched by indexing, streamed resumably.
+
+A split is held as padded tensors (question right-padded with PAD; answer as its
+tokens, EOS, then PAD), so the training loop never touches Python strings. The
+stream of training indices is a seeded permutation per epoch whose position is
+saved in every checkpoint, so a resumed run sees exactly the examples it would
+have seen.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from .tasks import Example
+from .tokenizer import EOS, PAD
+
+
+class TooLongError(ValueError):
+    pass
+
+
+@dataclass
+class EncodedSplit:
+    examples: list[Example]
+    question: torch.Tensor  # [N, Lq] long
+    question_len: torch.Tensor  # [N]
+    answer: torch.Tensor  # [N, F]
+    difficulty: torch.Tensor  # [N]
+    skipped: int = 0  # examples dropped because they did not fit
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def batch(self, idx: torch.Tensor, device="cpu", width: int | None = None) -> dict:
+        """Rows `idx`; the question padded to `width` columns, or by default trimmed to
+        the longest question in the batch (models do not depend on the padding)."""
+        qlen = self.question_len[idx]
+        longest = int(qlen.max()) if len(idx) else 0
+        width = longest if width is None else width
+        if width < longest:
+            raise TooLongError(f"a question of {longest} tokens does not fit width {width}")
+        question = self.question[idx, :width]
+        if width > question.shape[1]:
+            question = torch.nn.functional.pad(question, (0, width - question.shape[1]), value=PAD)
+        return {"question": question.to(device),
+                "question_len": qlen.to(device),
+                "answer": self.answer[idx].to(device)}
+
+    def batches(self, batch_size: int, device="cpu", width: int | None = None):
+        for start in range(0, len(self), batch_size):
+            idx = torch.arange(start, min(start + batch_size, len(self)))
+            yield idx, self.batch(idx, device, width)
+
+
+def encode(examples: list[Example], tokenizer, answer_len: int, max_question_len: int,
+           too_long: str = "error", where: str = "") -> EncodedSplit:
+    """Tokenise examples. Questions longer than `max_question_len` tokens, or answers that
+    do not fit `answer_len - 1` tokens plus EOS, are rejected (too_long='error') or
+    dropped and counted (too_long='skip'); never truncated."""
+    if too_long not in ("error", "skip"):
+        raise ValueError(f"too_long must be 'error' or 'skip', not {too_long!r}")
+    kept, qs, ans = [], [], []
+    for i, ex in enumerate(examples):
+        q, a = tokenizer.encode(ex.question), tokenizer.encode(ex.answer) + [EOS]
+        problem = (f"question has {len(q)} tokens (limit {max_question_len})" if len(q) > max_question_len
+                   else f"answer {ex.answer!r} needs {len(a)} slots (answer_len {answer_len})"
+                   if len(a) > answer_len else "empty question" if not q else None)
+        if problem:
+            if too_long == "error":
+                raise TooLongError(f"{where}example {i}: {problem}; raise the limit or use too_long='skip'")
+            continue
+        kept.append(ex)
+        qs.append(q)
+        ans.append(a)
+    width = max((len(q) for q in qs), default=1)
+    question = torch.full((len(qs), width), PAD, dtype=torch.long)
+    answer = torch.full((len(qs), answer_len), PAD, dtype=torch.long)
+    for i, (q, a) in enumerate(zip(qs, ans)):
+        question[i, :len(q)] = torch.tensor(q)
+        answer[i, :len(a)] = torch.tensor(a)
+    return EncodedSplit(kept, question, torch.tensor([len(q) for q in qs], dtype=torch.long), answer,
+                        torch.tensor([ex.difficulty for ex in kept], dtype=torch.long),
+                        skipped=len(examples) - len(kept))
+
+
+@dataclass
+class IndexStream:
+    """Endless training indices: a fresh seeded permutation every epoch; resumable."""
+
+    size: int
+    seed: int
+    epoch: int = 0
+    offset: int = 0
+    _perm: torch.Tensor | None = field(default=None, repr=False)
+
+    def _permutation(self) -> torch.Tensor:
+        if self._perm is None:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+            self._perm = torch.randperm(self.size, generator=g)
+        return self._perm
+
+    def take(self, k: int) -> torch.Tensor:
+        out = []
+        while k > 0:
+            perm = self._permutation()
+            chunk = perm[self.offset:self.offset + k]
+            out.append(chunk)
+            k -= len(chunk)
+            self.offset += len(chunk)
+            if self.offset == self.size:
+                self.epoch, self.offset, self._perm = self.epoch + 1, 0, None
+        return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
+
+    @property
+    def consumed(self) -> int:
+        return self.epoch * self.size + self.offset
+
+    def state_dict(self) -> dict:
+        return {"size": self.size, "seed": self.seed, "epoch": self.epoch, "offset": self.offset}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state["size"] != self.size or state["seed"] != self.seed:
+            raise ValueError(f"checkpoint's data stream (size {state['size']}, seed {state['seed']}) "
+                             f"does not match this run's (size {self.size}, seed {self.seed})")
+        self.epoch, self.offset, self._perm = state["epoch"], state["offset"], None
+
+
+def load_splits(cfg, splits=("train", "dev", "test", "ood"), tokenizer=None):
+    """(tokenizer, {split: EncodedSplit}) for a DataConfig; deterministic from cfg.seed."""
+    from .tasks import make_task
+    from .tokenizer import CharTokenizer
+
+    tokenizer = tokenizer or CharTokenizer()
+    task = make_task(cfg.task, **{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.knobs.items()})
+    sizes = {"train": cfg.n_train, "dev": cfg.n_dev, "test": cfg.n_test, "ood": cfg.n_ood}
+    out = {}
+    for split in splits:
+        if sizes[split] <= 0:
+            continue
+        examples = task.examples(split, sizes[split], cfg.seed)
+        out[split] = encode(examples, tokenizer, cfg.answer_len, cfg.max_question_len,
+                            cfg.too_long, where=f"task {cfg.task!r} split {split!r}: ")
+    return tokenizer, out

@@ -1,0 +1,88 @@
+"""Evaluation: exact-match accuracy, the whole depth curve in one pass, halting.
+
+For the reasoner, one pass over S supervision steps gives the decoded answer after
+every step (accuracy vs depth, any S, beyond training's N_sup too) and the step at
+which the halting head would have stopped. The transformer has one "step".
+Accuracy always means `answers_match(decoded, target)`, the tasks' one scoring rule.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import torch
+
+from ..data import EncodedSplit
+from ..tasks import answers_match
+from ..training.precision import autocast
+
+
+@dataclass
+class EvalResult:
+    correct: torch.Tensor  # [S, N] bool: right after step s (S = 1 for the transformer)
+    halt_step: torch.Tensor  # [N] long, 1-based first step with halt prob > 0.5; S+1 = never
+    predictions: list[str]  # decoded answers after the last step
+    difficulty: torch.Tensor  # [N]
+
+    @property
+    def steps(self) -> int:
+        return self.correct.shape[0]
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct[-1].float().mean().item() if self.correct.numel() else 0.0
+
+    def accuracy_by_step(self) -> list[float]:
+        return self.correct.float().mean(1).tolist()
+
+    def accuracy_by_difficulty(self) -> dict[int, float]:
+        return _mean_by(self.difficulty, self.correct[-1].float())
+
+    def halting(self) -> dict:
+        """Where the halting head stops, and the accuracy if we stopped there."""
+        S, N = self.correct.shape
+        stop = self.halt_step.clamp(max=S) - 1
+        at_halt = self.correct[stop, torch.arange(N)].float()
+        return {"mean_halt_step": self.halt_step.clamp(max=S).float().mean().item(),
+                "never_halted": (self.halt_step > S).float().mean().item(),
+                "accuracy_at_halt": at_halt.mean().item() if N else 0.0,
+                "halt_step_by_difficulty": _mean_by(self.difficulty, self.halt_step.clamp(max=S).float())}
+
+    def summary(self) -> dict:
+        return {"n": self.correct.shape[1], "accuracy": self.accuracy,
+                "accuracy_by_step": self.accuracy_by_step(),
+                "accuracy_by_difficulty": self.accuracy_by_difficulty(), **self.halting()}
+
+
+def _mean_by(keys: torch.Tensor, values: torch.Tensor) -> dict[int, float]:
+    groups = defaultdict(list)
+    for k, v in zip(keys.tolist(), values.tolist()):
+        groups[k].append(v)
+    return {k: sum(v) / len(v) for k, v in sorted(groups.items())}
+
+
+@torch.no_grad()
+def evaluate(model, split: EncodedSplit, tokenizer, *, steps: int | None = None, batch_size: int = 256,
+             device="cpu", precision: str = "bf16") -> EvalResult:
+    """Accuracy of `model` on `split` after each of `steps` supervision steps."""
+    model.eval()
+    width = model.cfg.question_len if getattr(model.cfg, "mixer", "") == "mlp" else None
+    per_step, halts, final = [], [], []
+    for idx, batch in split.batches(batch_size, device, width):
+        with autocast(device, precision):
+            out = model.predict(batch, steps)
+        tokens = out["tokens"].cpu()  # [S, B, F]
+        targets = [split.examples[i].answer for i in idx.tolist()]
+        decoded = [[tokenizer.decode(row) for row in step] for step in tokens]
+        per_step.append(torch.tensor([[answers_match(p, t) for p, t in zip(step, targets)]
+                                      for step in decoded], dtype=torch.bool))
+        final += decoded[-1]
+        if "halt_logits" in out:
+            q = out["halt_logits"].cpu() > 0  # [S, B]
+            first = torch.where(q.any(0), q.float().argmax(0) + 1, q.shape[0] + 1)
+        else:
+            first = torch.ones(tokens.shape[1], dtype=torch.long)
+        halts.append(first)
+    correct = torch.cat(per_step, dim=1) if per_step else torch.zeros(1, 0, dtype=torch.bool)
+    halt = torch.cat(halts) if halts else torch.zeros(0, dtype=torch.long)
+    return EvalResult(correct, halt, final, split.difficulty)

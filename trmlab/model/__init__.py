@@ -1,0 +1,64 @@
+"""Models: the recursive reasoner and its baselines, all built from `blocks`."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import torch
+
+from .config import (MODEL_CONFIGS, NetConfig, ReasonerConfig, TransformerConfig,
+                     model_config_from_dict)
+from .reasoner import RecursiveReasoner
+from .transformer import TransformerLM
+
+_MODELS = {"reasoner": RecursiveReasoner, "transformer": TransformerLM}
+
+
+def build_model(cfg: NetConfig, vocab_size: int, device: str | torch.device = "cpu") -> torch.nn.Module:
+    with torch.device(device):
+        return _MODELS[cfg.kind](cfg, vocab_size)
+
+
+def count_params(model: torch.nn.Module) -> int:
+    """Parameters as counted from the model itself (buffers excluded)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def match_transformer(target_params: int, base: TransformerConfig, vocab_size: int,
+                      tolerance: float = 0.02, aspect: int = 64, max_layers: int = 16) -> TransformerConfig:
+    """The transformer whose counted parameters are within `tolerance` of `target_params`.
+
+    Searches depth and width (width a multiple of 2 * n_heads, for RoPE); among the
+    shapes that match, takes the one closest to width = aspect * depth, a common shape
+    for small LMs. Candidates are built on the meta device, so counting costs no memory.
+    """
+    step = 2 * base.n_heads
+    best = None
+    for layers in range(1, max_layers + 1):
+        lo, hi = step, 64 * step
+        while lo < hi:  # smallest width with at least the target count
+            mid = (lo + hi) // 2 // step * step or step
+            if _count(replace(base, n_layers=layers, d_model=mid), vocab_size) < target_params:
+                lo = mid + step
+            else:
+                hi = mid
+        for width in (lo - step, lo):
+            if width <= 0:
+                continue
+            cfg = replace(base, n_layers=layers, d_model=width)
+            error = abs(_count(cfg, vocab_size) - target_params) / target_params
+            if error <= tolerance:
+                score = abs(width - aspect * layers), error
+                if best is None or score < best[0]:
+                    best = (score, cfg)
+    if best is None:
+        raise ValueError(f"no transformer with {base.n_heads} heads is within "
+                         f"{tolerance:.0%} of {target_params:,} parameters")
+    return best[1]
+
+
+def _count(cfg: NetConfig, vocab_size: int) -> int:
+    return count_params(build_model(cfg, vocab_size, device="meta"))
+
+
+__all__ = ["MODEL_CONFIGS", "NetConfig", "ReasonerConfig", "TransformerConfig", "RecursiveReasoner",
+           "TransformerLM", "build_model", "count_params", "match_transformer", "model_config_from_dict"]

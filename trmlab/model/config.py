@@ -1,0 +1,62 @@
+"""Model configurations. Plain dataclasses: they go into every checkpoint as JSON."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+
+@dataclass
+class NetConfig:
+    """The shared network: a stack of post-norm blocks."""
+
+    d_model: int = 128
+    n_layers: int = 2
+    n_heads: int = 4
+    ffn_expansion: float = 4.0
+    ffn_multiple: int = 32  # SwiGLU inner width is rounded up to this (TRM uses 256 at d=512)
+    mixer: str = "attention"  # or "mlp": TRM-MLP's token mixer (fixed question width)
+    rope_theta: float = 10000.0
+    max_positions: int = 1024
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, **asdict(self)}
+
+
+@dataclass
+class ReasonerConfig(NetConfig):
+    """TRM for text: [registers | question | answer field], recursed over y and z."""
+
+    kind = "reasoner"
+    n_latent: int = 6  # n: latent updates z <- net(x + y + z) per cycle
+    n_cycles: int = 3  # T: cycles per supervision step, the first T-1 without gradients
+    n_sup: int = 16  # N_sup: most supervision steps per example in training
+    n_registers: int = 4  # register 0 feeds the halting head
+    answer_len: int = 8  # F: answer slots, the EOS included
+    question_len: int = 0  # fixed question width; required by the "mlp" mixer only
+    halt_explore_prob: float = 0.1
+    halt_loss_weight: float = 0.5
+    loss: str = "softmax"  # or "stablemax"
+
+
+@dataclass
+class TransformerConfig(NetConfig):
+    """Decoder-only LM over `question <sep> answer <eos>`, loss on the answer only."""
+
+    kind = "transformer"
+    answer_len: int = 8  # most tokens generated, the EOS included
+    loss: str = "softmax"
+
+
+MODEL_CONFIGS = {"reasoner": ReasonerConfig, "transformer": TransformerConfig}
+
+
+def model_config_from_dict(d: dict) -> NetConfig:
+    d = dict(d)
+    kind = d.pop("kind", None)
+    if kind not in MODEL_CONFIGS:
+        raise ValueError(f"unknown model kind {kind!r}; known: {', '.join(MODEL_CONFIGS)}")
+    cls = MODEL_CONFIGS[kind]
+    known = {f.name for f in fields(cls)}
+    unknown = set(d) - known
+    if unknown:
+        raise ValueError(f"{kind} config has no field {', '.join(sorted(unknown))}")
+    return cls(**d)

@@ -1,0 +1,132 @@
+"""The recursive reasoner: TRM's recursion over a text question and an answer field.
+
+One sequence per example, attended bidirectionally:
+
+    [ R registers | question tokens (padded) | F answer slots ]
+
+`x` embeds it; every answer slot gets the same learned placeholder, so the answer
+never enters the input. Two states span the sequence: the answer state `y` and the
+latent `z`. One latent recursion is `n` updates `z <- net(x + y + z)` and one
+`y <- net(y + z)`; a supervision step runs `T` recursions, the first `T-1` without
+gradients, then reads the answer from `y` at the answer slots and a halting logit
+from `y` at register 0. Deep supervision (training) lives in
+`trmlab/training/objectives.py`; this file is the model.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .blocks import Context, Rotary, Stack, linear, stack_forward_flops
+from .config import ReasonerConfig
+from .losses import answer_loss, exactly_right
+
+
+class RecursiveReasoner(nn.Module):
+    def __init__(self, cfg: ReasonerConfig, vocab_size: int):
+        super().__init__()
+        if cfg.mixer == "mlp" and cfg.question_len <= 0:
+            raise ValueError("the 'mlp' mixer needs a fixed question_len (> 0)")
+        self.cfg = cfg
+        self.vocab_size = vocab_size
+        d = cfg.d_model
+        self.token_embed = nn.Embedding(vocab_size, d)
+        self.registers = nn.Parameter(torch.empty(cfg.n_registers, d))
+        self.answer_slot = nn.Parameter(torch.empty(d))
+        for p in (self.token_embed.weight, self.registers, self.answer_slot):
+            nn.init.trunc_normal_(p, std=1 / math.sqrt(d), a=-2 / math.sqrt(d), b=2 / math.sqrt(d))
+        seq_len = cfg.n_registers + cfg.question_len + cfg.answer_len
+        self.net = Stack(cfg.n_layers, d, cfg.n_heads, cfg.ffn_expansion, cfg.ffn_multiple,
+                         cfg.mixer, seq_len)
+        self.rotary = Rotary(d // cfg.n_heads, cfg.rope_theta)
+        self.head = linear(d, vocab_size)  # not tied to the input embedding (tying hurt TRM)
+        self.q_head = nn.Linear(d, 1)
+        nn.init.zeros_(self.q_head.weight)  # start far from halting: bias -5
+        nn.init.constant_(self.q_head.bias, -5.0)
+        # Fixed (not learned) starting states, broadcast to every position.
+        self.register_buffer("y_init", nn.init.trunc_normal_(torch.empty(d), std=1.0, a=-2, b=2))
+        self.register_buffer("z_init", nn.init.trunc_normal_(torch.empty(d), std=1.0, a=-2, b=2))
+
+    # ----- input -----
+    def embed(self, question: torch.Tensor, question_len: torch.Tensor) -> tuple[torch.Tensor, Context]:
+        """x [B, L, d] and the attention context for a right-padded question batch."""
+        cfg = self.cfg
+        B, Lq = question.shape
+        if cfg.mixer == "mlp" and Lq != cfg.question_len:
+            raise ValueError(f"mlp mixer needs questions padded to {cfg.question_len}, got {Lq}")
+        R, Fa = cfg.n_registers, cfg.answer_len
+        if R + int(question_len.max()) + Fa > cfg.max_positions:
+            raise ValueError(f"question of {int(question_len.max())} tokens does not fit "
+                             f"max_positions={cfg.max_positions}")
+        x = torch.cat([self.registers.expand(B, R, -1), self.token_embed(question),
+                       self.answer_slot.expand(B, Fa, -1)], dim=1) * math.sqrt(cfg.d_model)
+        col = torch.arange(Lq, device=question.device)
+        q_valid = col[None] < question_len[:, None]  # [B, Lq]
+        ones = torch.ones(B, 1, dtype=torch.bool, device=question.device)
+        valid = torch.cat([ones.expand(B, R), q_valid, ones.expand(B, Fa)], dim=1)
+        # Positions skip the padding, so the padded width never changes a relative distance.
+        q_pos = torch.where(q_valid, R + col[None], 0)
+        a_pos = R + question_len[:, None] + torch.arange(Fa, device=question.device)[None]
+        r_pos = torch.arange(R, device=question.device)[None].expand(B, R)
+        positions = torch.cat([r_pos, q_pos, a_pos], dim=1)
+        mask = None if bool(valid.all()) else valid[:, None, None, :]
+        return x, Context(self.rotary(positions), mask)
+
+    def initial_state(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.y_init.expand_as(x).to(x.dtype), self.z_init.expand_as(x).to(x.dtype)
+
+    # ----- recursion -----
+    def latent_recursion(self, x, y, z, ctx: Context):
+        for _ in range(self.cfg.n_latent):
+            z = self.net(x + y + z, ctx)
+        y = self.net(y + z, ctx)
+        return y, z
+
+    def supervision_step(self, x, y, z, ctx: Context):
+        """T recursions (T-1 without gradients); returns y, z, answer logits, halt logit."""
+        with torch.no_grad():
+            for _ in range(self.cfg.n_cycles - 1):
+                y, z = self.latent_recursion(x, y, z, ctx)
+        y, z = self.latent_recursion(x, y, z, ctx)
+        return y, z, self.head(y[:, -self.cfg.answer_len:]), self.q_head(y[:, 0]).squeeze(-1)
+
+    def step_loss(self, logits, q_logit, targets):
+        """Answer loss + weighted halting loss (BCE against 'whole answer right')."""
+        correct = exactly_right(logits.argmax(-1), targets)
+        halt = nn.functional.binary_cross_entropy_with_logits(q_logit.float(), correct.float())
+        loss = answer_loss(logits, targets, self.cfg.loss) + self.cfg.halt_loss_weight * halt
+        return loss, correct
+
+    # ----- inference -----
+    @torch.no_grad()
+    def predict(self, batch: dict, steps: int | None = None) -> dict:
+        """Run `steps` supervision steps (default n_sup); answer tokens and halt logits after each.
+
+        Returns tokens [S, B, F] and halt_logits [S, B]. Labels are never read.
+        """
+        steps = steps or self.cfg.n_sup
+        x, ctx = self.embed(batch["question"], batch["question_len"])
+        y, z = self.initial_state(x)
+        tokens, halts = [], []
+        for _ in range(steps):
+            y, z, logits, q = self.supervision_step(x, y, z, ctx)
+            tokens.append(logits.argmax(-1))
+            halts.append(q.float())
+        return {"tokens": torch.stack(tokens), "halt_logits": torch.stack(halts)}
+
+    # ----- accounting -----
+    def sequence_len(self, question_len: int) -> int:
+        return self.cfg.n_registers + question_len + self.cfg.answer_len
+
+    def step_flops(self, question_len: int, train: bool = True) -> int:
+        """Matmul FLOPs of one supervision step on one example (backward = 2x forward)."""
+        cfg = self.cfg
+        L = self.sequence_len(question_len)
+        net = stack_forward_flops(cfg.n_layers, cfg.d_model, cfg.ffn_expansion, cfg.ffn_multiple,
+                                  L, cfg.mixer)
+        calls = cfg.n_latent + 1
+        heads = 2 * cfg.answer_len * cfg.d_model * self.vocab_size + 2 * cfg.d_model
+        grad_factor = 3 if train else 1
+        return (cfg.n_cycles - 1) * calls * net + grad_factor * (calls * net + heads)

@@ -1,0 +1,12 @@
+"""Tasks: each yields (question, answer, difficulty) examples for disjoint splits.
+
+Importing this package registers every task; `make_task(name, **knobs)` builds one.
+"""
+from .base import (SPLITS, Example, ProceduralTask, Task, answers_match, make_task,
+                   normalize_answer, register, task_names)
+from . import story_arithmetic  # noqa: F401  (registers the task)
+
+DEFAULT_TASK = "story_arithmetic"
+
+__all__ = ["SPLITS", "DEFAULT_TASK", "Example", "ProceduralTask", "Task", "answers_match",
+           "make_task", "normalize_answer", "register", "task_names"]

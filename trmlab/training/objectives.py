@@ -1,0 +1,109 @@
+"""What one optimiser step computes, per kind of model.
+
+`TeacherForcing` (the transformer LM): a fresh batch, one loss.
+
+`DeepSupervision` (the recursive reasoner), as in TRM's reference code: a persistent
+batch of rows ("the carry"). Every optimiser step runs one supervision step on all
+rows; a row keeps its example and its detached (y, z) until it halts (the halting
+head says so, or it reached N_sup steps), then is refilled with a fresh example and
+fresh states. With probability `halt_explore_prob` a new row must run to a random
+minimum step in [2, N_sup] before it may halt (exploration).
+
+Both expose `step() -> (loss, stats)` and a `state_dict()` holding everything needed
+to resume exactly (the carry and the random generator).
+"""
+from __future__ import annotations
+
+import torch
+
+from ..data import EncodedSplit, IndexStream
+from ..model.losses import exactly_right
+
+
+class TeacherForcing:
+    def __init__(self, model, data: EncodedSplit, stream: IndexStream, batch_size: int, device):
+        self.model, self.data, self.stream = model, data, stream
+        self.batch_size, self.device = batch_size, device
+
+    def step(self):
+        batch = self.data.batch(self.stream.take(self.batch_size), self.device)
+        loss, predicted = self.model.loss(batch)
+        width = batch["question"].shape[1]
+        return loss, {"rows": self.batch_size, "new_examples": self.batch_size,
+                      "flops": self.batch_size * self.model.train_flops(width),
+                      "row_acc": exactly_right(predicted, batch["answer"]).float().mean().item()}
+
+    def state_dict(self) -> tuple[dict, dict]:
+        return {}, {}
+
+    def load_state_dict(self, tensors: dict, meta: dict) -> None:
+        pass
+
+
+class DeepSupervision:
+    def __init__(self, model, data: EncodedSplit, stream: IndexStream, batch_size: int, device,
+                 seed: int = 0):
+        self.model, self.data, self.stream = model, data, stream
+        self.batch_size, self.device = batch_size, device
+        cfg = model.cfg
+        self.width = cfg.question_len if cfg.mixer == "mlp" else data.question.shape[1]
+        seq = model.sequence_len(self.width)
+        self.generator = torch.Generator().manual_seed(seed)
+        B = batch_size
+        self.carry = {
+            "index": torch.zeros(B, dtype=torch.long),
+            "y": torch.zeros(B, seq, cfg.d_model, device=device),
+            "z": torch.zeros(B, seq, cfg.d_model, device=device),
+            "steps": torch.zeros(B, dtype=torch.long),
+            "min_steps": torch.zeros(B, dtype=torch.long),
+            "halted": torch.ones(B, dtype=torch.bool),  # every row starts empty: refilled first
+        }
+
+    def _refill(self) -> int:
+        c, cfg = self.carry, self.model.cfg
+        halted = c["halted"]
+        k = int(halted.sum())
+        if k:
+            c["index"][halted] = self.stream.take(k)
+            c["steps"][halted] = 0
+            explore = torch.rand(k, generator=self.generator) < cfg.halt_explore_prob
+            lowest = torch.randint(2, max(cfg.n_sup, 2) + 1, (k,), generator=self.generator)
+            c["min_steps"][halted] = torch.where(explore, lowest, 0)
+            h = halted.to(self.device)[:, None, None]
+            c["y"] = torch.where(h, self.model.y_init, c["y"])
+            c["z"] = torch.where(h, self.model.z_init, c["z"])
+        return k
+
+    def step(self):
+        c, model = self.carry, self.model
+        new = self._refill()
+        batch = self.data.batch(c["index"], self.device, width=self.width)
+        x, ctx = model.embed(batch["question"], batch["question_len"])
+        y, z, logits, q = model.supervision_step(x, c["y"].to(x.dtype), c["z"].to(x.dtype), ctx)
+        loss, correct = model.step_loss(logits, q, batch["answer"])
+        c["y"], c["z"] = y.detach().float(), z.detach().float()  # the carry is detached
+        c["steps"] += 1
+        wants_halt = (q.detach() > 0).cpu() & (c["steps"] >= c["min_steps"])
+        c["halted"] = (c["steps"] >= model.cfg.n_sup) | wants_halt
+        finished = c["steps"][c["halted"]]
+        return loss, {"rows": self.batch_size, "new_examples": new,
+                      "flops": self.batch_size * model.step_flops(self.width),
+                      "row_acc": correct.float().mean().item(),
+                      "halted": int(c["halted"].sum()),
+                      "halt_steps_sum": int(finished.sum())}
+
+    def state_dict(self) -> tuple[dict, dict]:
+        tensors = {f"carry.{k}": v.cpu() for k, v in self.carry.items()}
+        tensors["carry.generator"] = self.generator.get_state()
+        return tensors, {}
+
+    def load_state_dict(self, tensors: dict, meta: dict) -> None:
+        for k in self.carry:
+            self.carry[k] = tensors[f"carry.{k}"].to(self.carry[k].device)
+        self.generator.set_state(tensors["carry.generator"])
+
+
+def make_objective(model, data, stream, batch_size, device, seed=0):
+    if model.cfg.kind == "reasoner":
+        return DeepSupervision(model, data, stream, batch_size, device, seed)
+    return TeacherForcing(model, data, stream, batch_size, device)

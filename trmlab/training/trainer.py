@@ -1,0 +1,220 @@
+"""The training loop, one for every model.
+
+Per step: learning rate from the schedule, the objective's loss under autocast,
+backward, gradient clipping, optimiser step, EMA update. Every `eval_every` steps
+the EMA model is scored on the dev split and the best checkpoint is kept; every
+`checkpoint_every` steps `last.safetensors` is rewritten, and `--resume` continues
+from it exactly (model, EMA, optimiser, step, carry, random state, data position).
+Metrics go to `metrics.jsonl`.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from ..config import RunConfig
+from ..data import IndexStream, load_splits
+from ..evaluation import evaluate
+from ..model import build_model, count_params
+from ..tokenizer import tokenizer_from_dict
+from . import checkpoint as ckpt
+from .objectives import make_objective
+from .optim import EMA, lr_at, make_optimizer
+from .precision import autocast, pick_device
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    model: torch.nn.Module  # the EMA model: what evaluation and checkpoints use
+    tokenizer: object
+    params: int
+    steps: int
+    wall_s: float
+    rows: int  # example-steps processed (a reasoner row-step is one supervision step)
+    new_examples: int  # distinct training examples started
+    flops: float  # training matmul FLOPs in total
+    best_dev: float
+    history: list[dict] = field(default_factory=list)
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / max(self.wall_s, 1e-9)
+
+    @property
+    def flops_per_example(self) -> float:
+        return self.flops / max(self.new_examples, 1)
+
+
+class Trainer:
+    def __init__(self, cfg: RunConfig, run_dir: str | Path, data=None, progress: bool = True):
+        self.cfg, self.run_dir, self.progress = cfg, Path(run_dir), progress
+        t = cfg.train
+        if t.threads:
+            torch.set_num_threads(t.threads)
+        self.device = pick_device(t.device)
+        torch.manual_seed(t.seed)
+        self.tokenizer, self.splits = data if data is not None else load_splits(cfg.data)
+        if "train" not in self.splits or len(self.splits["train"]) == 0:
+            raise ValueError("no training examples: check data.n_train and the task's filters")
+        self.model = build_model(cfg.model, self.tokenizer.vocab_size, self.device)
+        self.ema = EMA(self.model, t.ema)
+        self.optimizer = make_optimizer(self.model, t.optimizer, t.lr, t.weight_decay, (t.beta1, t.beta2))
+        self.stream = IndexStream(len(self.splits["train"]), seed=t.seed)
+        self.objective = make_objective(self.model, self.splits["train"], self.stream, t.batch_size,
+                                        self.device, seed=t.seed)
+        self.step = 0
+        self.totals = {"rows": 0, "new_examples": 0, "flops": 0.0, "wall_s": 0.0}
+        self.best_dev = -1.0
+        self.history: list[dict] = []
+
+    # ----- checkpoints -----
+    def state(self) -> tuple[dict, dict]:
+        opt_tensors, opt_meta = ckpt.flatten_optimizer(self.optimizer)
+        obj_tensors, obj_meta = self.objective.state_dict()
+        tensors = {**ckpt.prefixed("model", self.model.state_dict()),
+                   **ckpt.prefixed("ema", self.ema.model.state_dict()),
+                   **opt_tensors, **obj_tensors, "rng.torch": torch.get_rng_state()}
+        meta = {"config": self.cfg.to_dict(), "tokenizer": self.tokenizer.to_dict(),
+                "step": self.step, "stream": self.stream.state_dict(), "ema_updates": self.ema.updates,
+                "optimizer": opt_meta, "objective": obj_meta, "totals": self.totals,
+                "best_dev": self.best_dev, "params": count_params(self.model)}
+        return tensors, meta
+
+    def save(self, name: str) -> Path:
+        path = self.run_dir / "checkpoints" / f"{name}.safetensors"
+        ckpt.save_checkpoint(path, *self.state())
+        return path
+
+    def resume(self, path: str | Path) -> None:
+        tensors, meta = ckpt.load_checkpoint(path)
+        if meta["config"]["model"] != self.cfg.model.to_dict():
+            raise ckpt.CheckpointError(f"{path} was trained with a different model config")
+        self.model.load_state_dict(ckpt.unprefixed("model", tensors))
+        self.ema.model.load_state_dict(ckpt.unprefixed("ema", tensors))
+        self.ema.updates = meta["ema_updates"]
+        ckpt.restore_optimizer(self.optimizer, tensors, meta["optimizer"])
+        self.objective.load_state_dict(tensors, meta["objective"])
+        self.stream.load_state_dict(meta["stream"])
+        torch.set_rng_state(tensors["rng.torch"])
+        self.step, self.totals, self.best_dev = meta["step"], meta["totals"], meta["best_dev"]
+        self.history = [json.loads(line) for line in self._metrics_path().read_text().splitlines()
+                        if line.strip()] if self._metrics_path().exists() else []
+        # Drop records written after this checkpoint (a crash between log and save).
+        self.history = [h for h in self.history if h.get("step", 0) <= self.step]
+        self._metrics_path().write_text("".join(json.dumps(h) + "\n" for h in self.history))
+
+    # ----- the loop -----
+    def _metrics_path(self) -> Path:
+        return self.run_dir / "metrics.jsonl"
+
+    def _log(self, record: dict) -> None:
+        self.history.append(record)
+        with open(self._metrics_path(), "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def train_step(self) -> tuple[float, dict]:
+        t = self.cfg.train
+        lr = lr_at(self.step, lr=t.lr, warmup=t.warmup, total=t.steps, schedule=t.schedule,
+                   min_ratio=t.min_lr_ratio)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.model.train()
+        with autocast(self.device, t.precision):
+            loss, stats = self.objective.step()
+        loss.backward()
+        if t.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.ema.update(self.model)
+        self.step += 1
+        return loss.item(), {**stats, "lr": lr}
+
+    def evaluate_dev(self) -> float:
+        t = self.cfg.train
+        dev = self.splits.get("dev")
+        if dev is None or len(dev) == 0:
+            return float("nan")
+        result = evaluate(self.ema.model, dev, self.tokenizer, steps=t.eval_steps or None,
+                          batch_size=t.eval_batch_size, device=self.device, precision=t.precision)
+        return result.accuracy
+
+    def run(self) -> TrainResult:
+        t = self.cfg.train
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.cfg.save(self.run_dir / "config.json")
+        bar = tqdm(total=t.steps, initial=self.step, desc=self.cfg.name, disable=not self.progress,
+                   unit="step", dynamic_ncols=True)
+        window: list = []
+        start = time.perf_counter() - self.totals["wall_s"]
+        while self.step < t.steps:
+            loss, stats = self.train_step()
+            for k in ("rows", "new_examples", "flops"):
+                self.totals[k] += stats[k]
+            window.append((loss, stats))
+            self.totals["wall_s"] = time.perf_counter() - start
+            if self.step % t.log_every == 0 or self.step == t.steps:
+                self._log(self._summarise(window))
+                bar.set_postfix(loss=f"{self.history[-1]['loss']:.3f}",
+                                acc=f"{self.history[-1]['row_acc']:.2f}")
+                window = []
+            if self.step % t.eval_every == 0 or self.step == t.steps:
+                eval_start = time.perf_counter()
+                acc = self.evaluate_dev()
+                self._log({"step": self.step, "dev_accuracy": acc})
+                if acc > self.best_dev:
+                    self.best_dev = acc
+                    self.save("best")
+                start += time.perf_counter() - eval_start  # wall time counts training only
+                bar.write(f"[{self.cfg.name}] step {self.step}: dev accuracy {acc:.3f} (best {self.best_dev:.3f})")
+            if self.step % t.checkpoint_every == 0 or self.step == t.steps:
+                self.totals["wall_s"] = time.perf_counter() - start
+                self.save("last")
+            bar.update(1)
+        bar.close()
+        return TrainResult(self.run_dir, self.ema.model, self.tokenizer, count_params(self.model),
+                           self.step, self.totals["wall_s"], self.totals["rows"],
+                           self.totals["new_examples"], self.totals["flops"], self.best_dev, self.history)
+
+    def _summarise(self, window: list) -> dict:
+        n = len(window)
+        rec = {"step": self.step, "loss": sum(l for l, _ in window) / n,
+               "row_acc": sum(s["row_acc"] for _, s in window) / n, "lr": window[-1][1]["lr"],
+               "wall_s": round(self.totals["wall_s"], 3), "rows": self.totals["rows"],
+               "new_examples": self.totals["new_examples"], "flops": self.totals["flops"]}
+        halted = sum(s.get("halted", 0) for _, s in window)
+        if halted:
+            rec["mean_halt_step"] = sum(s["halt_steps_sum"] for _, s in window) / halted
+        return rec
+
+
+def train(cfg: RunConfig, run_dir, *, data=None, resume: bool = False, progress: bool = True) -> TrainResult:
+    trainer = Trainer(cfg, run_dir, data=data, progress=progress)
+    last = Path(run_dir) / "checkpoints" / "last.safetensors"
+    if resume:
+        if not last.exists():
+            raise ckpt.CheckpointError(f"--resume: no checkpoint at {last}")
+        trainer.resume(last)
+    elif last.exists():
+        raise FileExistsError(f"{run_dir} already holds a run; use --resume to continue it "
+                              f"or choose another --out")
+    return trainer.run()
+
+
+def load_model(path: str | Path, ema: bool = True, device="cpu"):
+    """(model, RunConfig, tokenizer, meta) from a checkpoint; the EMA weights by default."""
+    tensors, meta = ckpt.load_checkpoint(path)
+    cfg = RunConfig.from_dict(meta["config"])
+    tokenizer = tokenizer_from_dict(meta["tokenizer"])
+    model = build_model(cfg.model, tokenizer.vocab_size, device)
+    try:
+        model.load_state_dict(ckpt.unprefixed("ema" if ema else "model", tensors))
+    except RuntimeError as e:
+        raise ckpt.CheckpointError(f"{path}: weights do not fit its config: {e}") from e
+    return model.eval(), cfg, tokenizer, meta
