@@ -25,6 +25,8 @@ class DataConfig:
     answer_len: int = 8  # answer slots, EOS included
     max_question_len: int = 256  # tokens; longer questions are an error (or skipped, below)
     too_long: str = "error"  # or "skip": drop and count examples that do not fit
+    tokenizer: str = "char"  # or "bpe": trained on the train split's questions and answers
+    bpe_vocab_size: int = 512
 
 
 @dataclass

@@ -129,16 +129,19 @@ class IndexStream:
 def load_splits(cfg, splits=("train", "dev", "test", "ood"), tokenizer=None):
     """(tokenizer, {split: EncodedSplit}) for a DataConfig; deterministic from cfg.seed."""
     from .tasks import make_task
-    from .tokenizer import CharTokenizer
+    from .tokenizer import build_tokenizer
 
-    tokenizer = tokenizer or CharTokenizer()
     task = make_task(cfg.task, **{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.knobs.items()})
     sizes = {"train": cfg.n_train, "dev": cfg.n_dev, "test": cfg.n_test, "ood": cfg.n_ood}
+    drawn = {split: task.examples(split, sizes[split], cfg.seed) for split in splits if sizes[split] > 0}
+    if tokenizer is None:  # BPE learns from the training split only (drawn for it if not asked for)
+        train = []
+        if cfg.tokenizer != "char":
+            train = drawn.get("train") or task.examples("train", cfg.n_train, cfg.seed)
+        tokenizer = build_tokenizer(cfg.tokenizer, [t for ex in train for t in (ex.question, ex.answer)],
+                                    cfg.bpe_vocab_size)
     out = {}
-    for split in splits:
-        if sizes[split] <= 0:
-            continue
-        examples = task.examples(split, sizes[split], cfg.seed)
+    for split, examples in drawn.items():
         out[split] = encode(examples, tokenizer, cfg.answer_len, cfg.max_question_len,
                             cfg.too_long, where=f"task {cfg.task!r} split {split!r}: ")
     return tokenizer, out

@@ -52,8 +52,73 @@ def _default_alphabet() -> str:
     return "".join(c for c in string.printable if c.isprintable())
 
 
+class BPETokenizer:
+    """Byte-level BPE (HF `tokenizers`) trained on a task's text, digits one per token.
+
+    Splitting every digit keeps numbers compositional (the model sees 1, 2, 3, not
+    a learned "123"); byte-level pieces make any text encodable and `decode`
+    exact. The special tokens hold ids 0..3, as in every tokenizer here.
+    """
+
+    kind = "bpe"
+
+    def __init__(self, tokenizer):
+        self._tok = tokenizer
+        for i, special in enumerate(SPECIALS):
+            if tokenizer.token_to_id(special) != i:
+                raise ValueError(f"BPE tokenizer must have {special} at id {i}")
+
+    @classmethod
+    def train(cls, texts, vocab_size: int = 512) -> "BPETokenizer":
+        from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+        tok = Tokenizer(models.BPE())
+        tok.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Digits(individual_digits=True),
+            pre_tokenizers.ByteLevel(add_prefix_space=False)])
+        tok.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIALS),
+                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                      show_progress=False)
+        tok.train_from_iterator(list(texts), trainer)
+        return cls(tok)
+
+    @property
+    def vocab_size(self) -> int:
+        return self._tok.get_vocab_size()
+
+    def encode(self, text: str) -> list[int]:
+        return self._tok.encode(text, add_special_tokens=False).ids
+
+    def decode(self, ids) -> str:
+        """Text of the ids up to the first EOS; other special tokens are dropped."""
+        out = []
+        for i in ids:
+            i = int(i)
+            if i == EOS:
+                break
+            if i >= len(SPECIALS):
+                out.append(i)
+        return self._tok.decode(out, skip_special_tokens=False)
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "json": self._tok.to_str()}
+
+
 def tokenizer_from_dict(d: dict):
     kind = d.get("kind")
     if kind == "char":
         return CharTokenizer(d["alphabet"])
-    raise ValueError(f"unknown tokenizer kind {kind!r} (known: 'char')")
+    if kind == "bpe":
+        from tokenizers import Tokenizer
+        return BPETokenizer(Tokenizer.from_str(d["json"]))
+    raise ValueError(f"unknown tokenizer kind {kind!r} (known: 'char', 'bpe')")
+
+
+def build_tokenizer(kind: str, texts=(), vocab_size: int = 512):
+    """The tokenizer a DataConfig names; BPE is trained on `texts` (the training split)."""
+    if kind == "char":
+        return CharTokenizer()
+    if kind == "bpe":
+        return BPETokenizer.train(texts, vocab_size)
+    raise ValueError(f"unknown tokenizer {kind!r}; choose 'char' or 'bpe'")

@@ -28,15 +28,20 @@ class EvalResult:
     def steps(self) -> int:
         return self.correct.shape[0]
 
+    def accuracy_at(self, step: int | None = None) -> float:
+        """Accuracy after `step` supervision steps (default: the last one run)."""
+        row = self.correct[(step or self.steps) - 1]
+        return row.float().mean().item() if row.numel() else 0.0
+
     @property
     def accuracy(self) -> float:
-        return self.correct[-1].float().mean().item() if self.correct.numel() else 0.0
+        return self.accuracy_at()
 
     def accuracy_by_step(self) -> list[float]:
         return self.correct.float().mean(1).tolist()
 
-    def accuracy_by_difficulty(self) -> dict[int, float]:
-        return _mean_by(self.difficulty, self.correct[-1].float())
+    def accuracy_by_difficulty(self, step: int | None = None) -> dict[int, float]:
+        return mean_by(self.difficulty, self.correct[(step or self.steps) - 1].float())
 
     def halting(self) -> dict:
         """Where the halting head stops, and the accuracy if we stopped there."""
@@ -46,15 +51,17 @@ class EvalResult:
         return {"mean_halt_step": self.halt_step.clamp(max=S).float().mean().item(),
                 "never_halted": (self.halt_step > S).float().mean().item(),
                 "accuracy_at_halt": at_halt.mean().item() if N else 0.0,
-                "halt_step_by_difficulty": _mean_by(self.difficulty, self.halt_step.clamp(max=S).float())}
+                "halt_step_by_difficulty": mean_by(self.difficulty, self.halt_step.clamp(max=S).float())}
 
-    def summary(self) -> dict:
-        return {"n": self.correct.shape[1], "accuracy": self.accuracy,
+    def summary(self, step: int | None = None) -> dict:
+        """Headline numbers at `step` (default: the last step run), the whole depth curve, halting."""
+        step = min(step or self.steps, self.steps)
+        return {"n": self.correct.shape[1], "step": step, "accuracy": self.accuracy_at(step),
                 "accuracy_by_step": self.accuracy_by_step(),
-                "accuracy_by_difficulty": self.accuracy_by_difficulty(), **self.halting()}
+                "accuracy_by_difficulty": self.accuracy_by_difficulty(step), **self.halting()}
 
 
-def _mean_by(keys: torch.Tensor, values: torch.Tensor) -> dict[int, float]:
+def mean_by(keys: torch.Tensor, values: torch.Tensor) -> dict[int, float]:
     groups = defaultdict(list)
     for k, v in zip(keys.tolist(), values.tolist()):
         groups[k].append(v)

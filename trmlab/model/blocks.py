@@ -7,12 +7,14 @@ LM and the ablations are all stacks of `Block`.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 
 def round_up(x: float, multiple: int) -> int:
@@ -97,8 +99,19 @@ class Attention(nn.Module):
         B, L, D = h.shape
         q, k, v = self.qkv(h).view(B, L, 3, self.n_heads, D // self.n_heads).permute(2, 0, 3, 1, 4)
         q, k = apply_rotary(q, ctx.rope), apply_rotary(k, ctx.rope)
-        o = F.scaled_dot_product_attention(q, k, v, attn_mask=ctx.mask, is_causal=ctx.causal and ctx.mask is None)
+        with _cpu_backward_kernel(h):
+            o = F.scaled_dot_product_attention(q, k, v, attn_mask=ctx.mask,
+                                               is_causal=ctx.causal and ctx.mask is None)
         return self.out(o.transpose(1, 2).reshape(B, L, D))
+
+
+def _cpu_backward_kernel(h: torch.Tensor):
+    """On CPU with gradients, SDPA's math kernel: its backward is ~2x faster than the CPU
+    flash kernel's at these short lengths (measured: B64 L100 4 heads bf16, 23 vs 50 ms).
+    Everywhere else, SDPA picks its own kernel."""
+    if h.device.type == "cpu" and torch.is_grad_enabled():
+        return sdpa_kernel(SDPBackend.MATH)
+    return contextlib.nullcontext()
 
 
 class SwiGLU(nn.Module):

@@ -2,10 +2,12 @@
 
 One sequence per example, attended bidirectionally:
 
-    [ R registers | question tokens (padded) | F answer slots ]
+    [ R registers | question tokens | F answer slots ]      (positions)
 
 `x` embeds it; every answer slot gets the same learned placeholder, so the answer
-never enters the input. Two states span the sequence: the answer state `y` and the
+never enters the input. Positions (RoPE) are given per row and skip the question's
+padding; in memory the answer slots come right after the registers and the padded
+question last, so a batch can be trimmed to its longest question by slicing. Two states span the sequence: the answer state `y` and the
 latent `z`. One latent recursion is `n` updates `z <- net(x + y + z)` and one
 `y <- net(y + z)`; a supervision step runs `T` recursions, the first `T-1` without
 gradients, then reads the answer from `y` at the answer slots and a halting logit
@@ -51,7 +53,7 @@ class RecursiveReasoner(nn.Module):
 
     # ----- input -----
     def embed(self, question: torch.Tensor, question_len: torch.Tensor) -> tuple[torch.Tensor, Context]:
-        """x [B, L, d] and the attention context for a right-padded question batch."""
+        """x [B, R + F + Lq, d] and the attention context for a right-padded question batch."""
         cfg = self.cfg
         B, Lq = question.shape
         if cfg.mixer == "mlp" and Lq != cfg.question_len:
@@ -60,18 +62,18 @@ class RecursiveReasoner(nn.Module):
         if R + int(question_len.max()) + Fa > cfg.max_positions:
             raise ValueError(f"question of {int(question_len.max())} tokens does not fit "
                              f"max_positions={cfg.max_positions}")
-        x = torch.cat([self.registers.expand(B, R, -1), self.token_embed(question),
-                       self.answer_slot.expand(B, Fa, -1)], dim=1) * math.sqrt(cfg.d_model)
-        col = torch.arange(Lq, device=question.device)
+        x = torch.cat([self.registers.expand(B, R, -1), self.answer_slot.expand(B, Fa, -1),
+                       self.token_embed(question)], dim=1) * math.sqrt(cfg.d_model)
+        dev = question.device
+        col = torch.arange(Lq, device=dev)
         q_valid = col[None] < question_len[:, None]  # [B, Lq]
-        ones = torch.ones(B, 1, dtype=torch.bool, device=question.device)
-        valid = torch.cat([ones.expand(B, R), q_valid, ones.expand(B, Fa)], dim=1)
+        valid = torch.cat([torch.ones(B, R + Fa, dtype=torch.bool, device=dev), q_valid], dim=1)
         # Positions skip the padding, so the padded width never changes a relative distance.
+        r_pos = torch.arange(R, device=dev)[None].expand(B, R)
+        a_pos = R + question_len[:, None] + torch.arange(Fa, device=dev)[None]
         q_pos = torch.where(q_valid, R + col[None], 0)
-        a_pos = R + question_len[:, None] + torch.arange(Fa, device=question.device)[None]
-        r_pos = torch.arange(R, device=question.device)[None].expand(B, R)
-        positions = torch.cat([r_pos, q_pos, a_pos], dim=1)
-        mask = None if bool(valid.all()) else valid[:, None, None, :]
+        positions = torch.cat([r_pos, a_pos, q_pos], dim=1)
+        mask = None if bool(q_valid.all()) else valid[:, None, None, :]
         return x, Context(self.rotary(positions), mask)
 
     def initial_state(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -90,7 +92,8 @@ class RecursiveReasoner(nn.Module):
             for _ in range(self.cfg.n_cycles - 1):
                 y, z = self.latent_recursion(x, y, z, ctx)
         y, z = self.latent_recursion(x, y, z, ctx)
-        return y, z, self.head(y[:, -self.cfg.answer_len:]), self.q_head(y[:, 0]).squeeze(-1)
+        answer = y[:, self.cfg.n_registers:self.cfg.n_registers + self.cfg.answer_len]
+        return y, z, self.head(answer), self.q_head(y[:, 0]).squeeze(-1)
 
     def step_loss(self, logits, q_logit, targets):
         """Answer loss + weighted halting loss (BCE against 'whole answer right')."""
@@ -118,7 +121,7 @@ class RecursiveReasoner(nn.Module):
 
     # ----- accounting -----
     def sequence_len(self, question_len: int) -> int:
-        return self.cfg.n_registers + question_len + self.cfg.answer_len
+        return self.cfg.n_registers + self.cfg.answer_len + question_len
 
     def step_flops(self, question_len: int, train: bool = True) -> int:
         """Matmul FLOPs of one supervision step on one example (backward = 2x forward)."""

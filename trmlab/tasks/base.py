@@ -129,9 +129,14 @@ def task_names() -> list[str]:
 
 
 def make_task(name: str, **knobs) -> Task:
+    name, _, argument = name.partition(":")  # "gym:NAME" sets the class's `argument_knob` to NAME
     if name not in _REGISTRY:
         raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(task_names())}")
     cls = _REGISTRY[name]
+    if argument:
+        if not getattr(cls, "argument_knob", ""):
+            raise ValueError(f"task {name!r} takes no ':' argument")
+        knobs = {cls.argument_knob: argument, **knobs}
     valid = {f for f in cls.__dataclass_fields__ if f != "name"}
     unknown = set(knobs) - valid
     if unknown:

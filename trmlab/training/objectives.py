@@ -77,17 +77,21 @@ class DeepSupervision:
     def step(self):
         c, model = self.carry, self.model
         new = self._refill()
-        batch = self.data.batch(c["index"], self.device, width=self.width)
+        # Trim to the longest question in the carry (the mlp mixer needs its fixed width).
+        width = self.width if model.cfg.mixer == "mlp" else None
+        batch = self.data.batch(c["index"], self.device, width=width)
         x, ctx = model.embed(batch["question"], batch["question_len"])
-        y, z, logits, q = model.supervision_step(x, c["y"].to(x.dtype), c["z"].to(x.dtype), ctx)
+        L = x.shape[1]
+        y, z, logits, q = model.supervision_step(x, c["y"][:, :L], c["z"][:, :L], ctx)
         loss, correct = model.step_loss(logits, q, batch["answer"])
-        c["y"], c["z"] = y.detach().float(), z.detach().float()  # the carry is detached
+        with torch.no_grad():  # the carry is detached
+            c["y"][:, :L], c["z"][:, :L] = y.float(), z.float()
         c["steps"] += 1
         wants_halt = (q.detach() > 0).cpu() & (c["steps"] >= c["min_steps"])
         c["halted"] = (c["steps"] >= model.cfg.n_sup) | wants_halt
         finished = c["steps"][c["halted"]]
         return loss, {"rows": self.batch_size, "new_examples": new,
-                      "flops": self.batch_size * model.step_flops(self.width),
+                      "flops": self.batch_size * model.step_flops(L - model.sequence_len(0)),
                       "row_acc": correct.float().mean().item(),
                       "halted": int(c["halted"].sum()),
                       "halt_steps_sum": int(finished.sum())}

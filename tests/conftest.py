@@ -1,0 +1,39 @@
+import pytest
+import torch
+
+from trmlab.config import preset
+from trmlab.data import load_splits
+from trmlab.model import ReasonerConfig, TransformerConfig, build_model
+
+torch.set_num_threads(2)
+
+
+def tiny_reasoner_config(**kw) -> ReasonerConfig:
+    base = dict(d_model=32, n_layers=1, n_heads=2, n_latent=2, n_cycles=3, n_sup=4, n_registers=2,
+                answer_len=4)
+    base.update(kw)
+    return ReasonerConfig(**base)
+
+
+def tiny_transformer_config(**kw) -> TransformerConfig:
+    base = dict(d_model=32, n_layers=1, n_heads=2, answer_len=4)
+    base.update(kw)
+    return TransformerConfig(**base)
+
+
+@pytest.fixture(scope="session")
+def smoke_data():
+    """(tokenizer, splits) of the smoke preset's task."""
+    return load_splits(preset("smoke").data)
+
+
+@pytest.fixture
+def reasoner(smoke_data):
+    torch.manual_seed(0)
+    return build_model(tiny_reasoner_config(), smoke_data[0].vocab_size).eval()
+
+
+@pytest.fixture
+def transformer(smoke_data):
+    torch.manual_seed(0)
+    return build_model(tiny_transformer_config(), smoke_data[0].vocab_size).eval()

@@ -1,0 +1,175 @@
+"""The `trmlab` command line.
+
+    trmlab compare [--preset default|smoke]      the main job: reasoner vs same-size transformer
+    trmlab train   [--preset P | --config run.json] [--model reasoner|transformer]
+    trmlab eval    CHECKPOINT [--split dev|test|ood] [--steps S]
+    trmlab solve   CHECKPOINT "question"          watch the reasoner think, step by step
+    trmlab data    list | show | stats | export   the tasks
+
+Errors in what the user gave (files, names, configs) print one line and exit 2.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from .config import PRESETS, RunConfig, apply_overrides, preset, transformer_twin
+
+
+def _add_run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", default="default", choices=sorted(PRESETS), help="named configuration")
+    p.add_argument("--config", type=Path, help="a run config JSON (e.g. a run's config.json); overrides --preset")
+    p.add_argument("-o", "--override", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                   help="change one setting, e.g. -o train.steps=500 -o model.n_sup=8 (repeatable)")
+    p.add_argument("--name", help="run name (default: the preset's)")
+    p.add_argument("--seed", type=int, help="training seed (model init, data order)")
+    p.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _run_config(args) -> RunConfig:
+    cfg = RunConfig.load(args.config) if args.config else preset(args.preset)
+    cfg = apply_overrides(cfg, args.override)
+    if args.name:
+        cfg.name = args.name
+    if args.seed is not None:
+        cfg.train.seed = args.seed
+    return cfg
+
+
+def cmd_compare(args) -> int:
+    from .compare import run_compare
+    cfg = _run_config(args)
+    results = run_compare(cfg, args.out, resume=args.resume, progress=not args.no_progress,
+                          eval_steps=args.eval_steps)
+    out = Path(args.out) / cfg.name
+    for label, m in results["models"].items():
+        ev = m["eval"]
+        print(f"{label:20s} params {m['params']:>10,}  dev {ev['dev']['accuracy']:.3f}  "
+              f"OOD {ev.get('ood', {}).get('accuracy', float('nan')):.3f}  "
+              f"{m['examples_per_s']:.1f} new examples/s  {m['wall_s']:.0f}s")
+    print(f"report: {out / 'report.md'}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .data import load_splits
+    from .training.trainer import train
+    cfg = _run_config(args)
+    if args.model == "transformer" and cfg.model.kind != "transformer":
+        from .compare import plan
+        tokenizer, _ = load_splits(cfg.data, splits=("dev",))
+        cfg = plan(cfg, Path(args.out), tokenizer.vocab_size)[1].cfg  # sized to the reasoner
+    out = Path(args.out) / cfg.name
+    result = train(cfg, out, resume=args.resume, progress=not args.no_progress)
+    print(f"{cfg.name}: {result.params:,} params, {result.steps} steps in {result.wall_s:.0f}s "
+          f"({result.rows_per_s:.1f} rows/s), best dev accuracy {result.best_dev:.3f}")
+    print(f"checkpoints: {out / 'checkpoints'}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from dataclasses import replace
+
+    from .data import load_splits
+    from .evaluation import evaluate
+    from .training.trainer import load_model
+    model, cfg, tokenizer, meta = load_model(args.checkpoint, ema=not args.raw)
+    data_cfg = replace(cfg.data, **{f"n_{s}": 0 for s in ("train", "dev", "test", "ood") if s != args.split})
+    if args.n:
+        setattr(data_cfg, f"n_{args.split}", args.n)
+    _, splits = load_splits(data_cfg, splits=(args.split,), tokenizer=tokenizer)
+    result = evaluate(model, splits[args.split], tokenizer, steps=args.steps or None,
+                      batch_size=cfg.train.eval_batch_size, precision=cfg.train.precision)
+    s = result.summary()
+    print(f"{args.checkpoint} (step {meta['step']}, {meta['params']:,} params) on {cfg.data.task}/{args.split}, "
+          f"{s['n']} examples: accuracy {s['accuracy']:.3f} after {result.steps} step(s)")
+    if result.steps > 1:
+        print("accuracy by supervision step: " + " ".join(f"{i + 1}:{a:.3f}" for i, a in enumerate(s["accuracy_by_step"])))
+        print(f"halting: mean step {s['mean_halt_step']:.2f}, never {s['never_halted']:.1%}, "
+              f"accuracy at halt {s['accuracy_at_halt']:.3f}")
+    print("accuracy by difficulty: " + ", ".join(f"{k}: {v:.3f}" for k, v in s["accuracy_by_difficulty"].items()))
+    return 0
+
+
+def cmd_solve(args) -> int:
+    from .data import TooLongError
+    from .training.trainer import load_model
+    model, cfg, tokenizer, _ = load_model(args.checkpoint)
+    if cfg.model.kind != "reasoner":
+        print("solve shows the reasoner's steps; this checkpoint is a "
+              f"{cfg.model.kind}", file=sys.stderr)
+    ids = tokenizer.encode(args.question)
+    limit = cfg.model.question_len or cfg.data.max_question_len
+    if len(ids) > limit:
+        raise TooLongError(f"question has {len(ids)} tokens; this model reads at most {limit}")
+    width = cfg.model.question_len if getattr(cfg.model, "mixer", "") == "mlp" else len(ids)
+    question = torch.zeros(1, width, dtype=torch.long)
+    question[0, :len(ids)] = torch.tensor(ids)
+    batch = {"question": question, "question_len": torch.tensor([len(ids)])}
+    out = model.predict(batch, args.steps or None)
+    print(args.question)
+    halts = out.get("halt_logits")
+    for step, tokens in enumerate(out["tokens"]):
+        line = f"step {step + 1:3d}: {tokenizer.decode(tokens[0])!r}"
+        if halts is not None:
+            line += f"   halt probability {torch.sigmoid(halts[step, 0]).item():.3f}"
+        print(line)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="trmlab", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("compare", help="train the reasoner and a same-size transformer, write a report")
+    _add_run_args(p)
+    p.add_argument("--out", default="runs", help="parent folder of the run (default: runs)")
+    p.add_argument("--eval-steps", type=int, default=0, help="supervision steps for the depth curve (default 2×N_sup, ≥16)")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("train", help="train one model")
+    _add_run_args(p)
+    p.add_argument("--model", choices=["reasoner", "transformer"], default=None,
+                   help="transformer: the LM sized to the config's reasoner")
+    p.add_argument("--out", default="runs", help="parent folder of the run (default: runs)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="evaluate a checkpoint")
+    p.add_argument("checkpoint", type=Path)
+    p.add_argument("--split", default="dev", choices=["train", "dev", "test", "ood"])
+    p.add_argument("--steps", type=int, default=0, help="supervision steps (default: the model's N_sup)")
+    p.add_argument("--n", type=int, default=0, help="examples (default: the run's split size)")
+    p.add_argument("--raw", action="store_true", help="the raw weights instead of the EMA")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("solve", help="print the reasoner's answer after every supervision step")
+    p.add_argument("checkpoint", type=Path)
+    p.add_argument("question")
+    p.add_argument("--steps", type=int, default=0, help="supervision steps (default: the model's N_sup)")
+    p.set_defaults(func=cmd_solve)
+
+    try:
+        from .tasks.cli import add_data_parser
+    except ImportError:
+        pass
+    else:
+        add_data_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .training.checkpoint import CheckpointError
+    try:
+        return args.func(args)
+    except (ValueError, FileExistsError, FileNotFoundError, CheckpointError, ImportError) as e:
+        print(f"trmlab {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
