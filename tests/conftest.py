@@ -27,10 +27,11 @@ def smoke_data():
     return load_splits(preset("smoke").data)
 
 
-@pytest.fixture
-def reasoner(smoke_data):
+@pytest.fixture(params=[False, True], ids=["shared-slot", "distinct-slots"])
+def reasoner(smoke_data, request):
     torch.manual_seed(0)
-    return build_model(tiny_reasoner_config(), smoke_data[0].vocab_size).eval()
+    cfg = tiny_reasoner_config(distinct_slots=request.param)
+    return build_model(cfg, smoke_data[0].vocab_size).eval()
 
 
 @pytest.fixture

@@ -10,7 +10,10 @@ import pytest
 import torch
 
 from trmlab.evaluation import evaluate
+from trmlab.model import build_model
 from trmlab.tokenizer import PAD
+
+from .conftest import tiny_reasoner_config
 
 
 def _scramble_answers(split):
@@ -68,14 +71,18 @@ def test_evaluation_scores_against_labels_but_predicts_without_them(reasoner, sm
     assert honest.predictions == again.predictions
 
 
-def test_reasoner_input_holds_no_answer(reasoner, smoke_data):
-    """The answer slots of x are one learned placeholder, identical for every row."""
-    _, splits = smoke_data
+@pytest.mark.parametrize("distinct", [False, True])
+def test_reasoner_input_holds_no_answer(distinct, smoke_data):
+    """The answer slots of x are learned placeholders, the same for every example
+    (and, unless distinct_slots, the same for every slot)."""
+    tok, splits = smoke_data
+    model = build_model(tiny_reasoner_config(distinct_slots=distinct), tok.vocab_size)
     batch = splits["dev"].batch(torch.arange(8))
-    x, _ = reasoner.embed(batch["question"], batch["question_len"])
-    R, F = reasoner.cfg.n_registers, reasoner.cfg.answer_len
+    x, _ = model.embed(batch["question"], batch["question_len"])
+    R, F = model.cfg.n_registers, model.cfg.answer_len
     slots = x[:, R:R + F]
-    assert torch.equal(slots, slots[:1, :1].expand_as(slots))
+    assert torch.equal(slots, slots[:1].expand_as(slots))
+    assert torch.equal(slots, slots[:, :1].expand_as(slots)) != distinct
 
 
 def test_transformer_training_never_sees_the_target_it_predicts(transformer, smoke_data):

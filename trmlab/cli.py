@@ -24,6 +24,9 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, help="a run config JSON (e.g. a run's config.json); overrides --preset")
     p.add_argument("-o", "--override", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                    help="change one setting, e.g. -o train.steps=500 -o model.n_sup=8 (repeatable)")
+    p.add_argument("--task", help="train on this task instead of the preset's (see `trmlab data list`); "
+                   "the preset's task knobs are dropped")
+    p.add_argument("--data-dir", help="folder of the real data sets (default: $TRMLAB_DATA_DIR)")
     p.add_argument("--name", help="run name (default: the preset's)")
     p.add_argument("--seed", type=int, help="training seed (model init, data order)")
     p.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
@@ -32,6 +35,10 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
 
 def _run_config(args) -> RunConfig:
     cfg = RunConfig.load(args.config) if args.config else preset(args.preset)
+    if args.task:
+        cfg.data.task, cfg.data.knobs = args.task, {}
+    if args.data_dir:
+        cfg.data.knobs["data_dir"] = args.data_dir
     cfg = apply_overrides(cfg, args.override)
     if args.name:
         cfg.name = args.name
@@ -77,12 +84,14 @@ def cmd_eval(args) -> int:
     from .data import load_splits
     from .evaluation import evaluate
     from .training.trainer import load_model
-    model, cfg, tokenizer, meta = load_model(args.checkpoint, ema=not args.raw)
+    from .training.precision import pick_device
+    device = pick_device("auto")
+    model, cfg, tokenizer, meta = load_model(args.checkpoint, ema=not args.raw, device=device)
     data_cfg = replace(cfg.data, **{f"n_{s}": 0 for s in ("train", "dev", "test", "ood") if s != args.split})
     if args.n:
         setattr(data_cfg, f"n_{args.split}", args.n)
     _, splits = load_splits(data_cfg, splits=(args.split,), tokenizer=tokenizer)
-    result = evaluate(model, splits[args.split], tokenizer, steps=args.steps or None,
+    result = evaluate(model, splits[args.split], tokenizer, steps=args.steps or None, device=device,
                       batch_size=cfg.train.eval_batch_size, precision=cfg.train.precision)
     s = result.summary()
     print(f"{args.checkpoint} (step {meta['step']}, {meta['params']:,} params) on {cfg.data.task}/{args.split}, "
@@ -152,12 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=0, help="supervision steps (default: the model's N_sup)")
     p.set_defaults(func=cmd_solve)
 
-    try:
-        from .tasks.cli import add_data_parser
+    from .tasks.cli import add_data_parser
+    add_data_parser(sub)
+    try:  # the benchmark command is optional while it is being built
+        from .bench import add_bench_parser
     except ImportError:
         pass
     else:
-        add_data_parser(sub)
+        add_bench_parser(sub)
     return parser
 
 

@@ -17,6 +17,7 @@ from .evaluation import evaluate
 from .model import build_model, count_params, match_transformer
 from .reporting.report import environment, human, plot_by_difficulty, plot_depth_curves, table
 from .training import checkpoint as ckpt
+from .training.precision import pick_device
 from .training.trainer import load_model, train
 
 EVAL_SPLITS = ("dev", "test", "ood")
@@ -71,9 +72,10 @@ def run_compare(cfg: RunConfig, out_root: str | Path = "runs", *, resume: bool =
     results["majority_baseline"] = {s: majority_baseline(train_answers, splits[s]) for s in EVAL_SPLITS if s in splits}
     for run in runs:
         meta = train_or_resume(run, (tokenizer, splits), resume, progress)
-        model, _, _, best_meta = load_model(run.run_dir / "checkpoints" / "best.safetensors",
-                                            device=run.cfg.train.device if run.cfg.train.device != "auto" else "cpu")
-        evals = {s: evaluate(model, splits[s], tokenizer, steps=eval_steps if run.cfg.model.kind == "reasoner" else None,
+        device = pick_device(run.cfg.train.device)
+        model, _, _, best_meta = load_model(run.run_dir / "checkpoints" / "best.safetensors", device=device)
+        steps = eval_steps if run.cfg.model.kind == "reasoner" else None
+        evals = {s: evaluate(model, splits[s], tokenizer, steps=steps, device=device,
                              batch_size=run.cfg.train.eval_batch_size, precision=run.cfg.train.precision)
                  for s in EVAL_SPLITS if s in splits}
         totals = meta["totals"]
@@ -95,8 +97,7 @@ def run_compare(cfg: RunConfig, out_root: str | Path = "runs", *, resume: bool =
 
 
 def _command() -> str:
-    return "trmlab " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[0].endswith("trmlab") \
-        else " ".join(shlex.quote(a) for a in sys.argv)
+    return " ".join(["trmlab", *map(shlex.quote, sys.argv[1:])])
 
 
 def write_report(results: dict, out: Path) -> Path:

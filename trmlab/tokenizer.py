@@ -11,6 +11,17 @@ SPECIALS = ("<pad>", "<eos>", "<sep>", "<unk>")
 PAD, EOS, SEP, UNK = range(4)
 
 
+def content_ids(ids) -> list[int]:
+    """The ids before the first EOS, special tokens dropped: what every decode reads."""
+    out = []
+    for i in map(int, ids):
+        if i == EOS:
+            break
+        if i >= len(SPECIALS):
+            out.append(i)
+    return out
+
+
 class CharTokenizer:
     """One token per character over a fixed alphabet (printable ASCII by default).
 
@@ -35,14 +46,7 @@ class CharTokenizer:
 
     def decode(self, ids) -> str:
         """Text of the ids up to the first EOS; other special tokens are dropped."""
-        out = []
-        for i in ids:
-            i = int(i)
-            if i == EOS:
-                break
-            if i >= len(SPECIALS):
-                out.append(self.alphabet[i - len(SPECIALS)])
-        return "".join(out)
+        return "".join(self.alphabet[i - len(SPECIALS)] for i in content_ids(ids))
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "alphabet": self.alphabet}
@@ -92,14 +96,7 @@ class BPETokenizer:
 
     def decode(self, ids) -> str:
         """Text of the ids up to the first EOS; other special tokens are dropped."""
-        out = []
-        for i in ids:
-            i = int(i)
-            if i == EOS:
-                break
-            if i >= len(SPECIALS):
-                out.append(i)
-        return self._tok.decode(out, skip_special_tokens=False)
+        return self._tok.decode(content_ids(ids), skip_special_tokens=False)
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "json": self._tok.to_str()}

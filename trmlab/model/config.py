@@ -31,6 +31,7 @@ class ReasonerConfig(NetConfig):
     n_sup: int = 16  # N_sup: most supervision steps per example in training
     n_registers: int = 4  # register 0 feeds the halting head
     answer_len: int = 8  # F: answer slots, the EOS included
+    distinct_slots: bool = False  # one learned placeholder per slot instead of one shared (label-free either way)
     question_len: int = 0  # fixed question width; required by the "mlp" mixer only
     halt_explore_prob: float = 0.1
     halt_loss_weight: float = 0.5

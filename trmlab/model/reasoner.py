@@ -36,7 +36,7 @@ class RecursiveReasoner(nn.Module):
         d = cfg.d_model
         self.token_embed = nn.Embedding(vocab_size, d)
         self.registers = nn.Parameter(torch.empty(cfg.n_registers, d))
-        self.answer_slot = nn.Parameter(torch.empty(d))
+        self.answer_slot = nn.Parameter(torch.empty(cfg.answer_len if cfg.distinct_slots else 1, d))
         for p in (self.token_embed.weight, self.registers, self.answer_slot):
             nn.init.trunc_normal_(p, std=1 / math.sqrt(d), a=-2 / math.sqrt(d), b=2 / math.sqrt(d))
         seq_len = cfg.n_registers + cfg.question_len + cfg.answer_len

@@ -163,6 +163,8 @@ TOO_MANY_STEPS = "too many solution steps"
 
 @dataclass
 class FilterReport:
+    """How many items a real set has, how many pass, and why the others were dropped."""
+
     total: int = 0
     passed: int = 0
     rejected: Counter = field(default_factory=Counter)  # reason -> count
@@ -177,7 +179,8 @@ class FilterReport:
 
 @dataclass
 class RecordFilter:
-    """What a tiny model can hold. Every limit is off (None/False) until set."""
+    """What a tiny model can hold. Every limit is off (None/False) until set; a rejected
+    item is counted once, under the first limit it breaks (in the order below)."""
 
     max_chars: int | None = None  # question length in characters
     max_tokens: int | None = None  # question length in char-tokenizer tokens
@@ -207,7 +210,7 @@ def _as_float(answer: str) -> float:
     try:
         return float(answer)
     except ValueError:
-        return float("inf")  # a non-numeric answer has no magnitude to bound
+        return float("inf")  # a non-numeric answer cannot be shown to be small: reject it
 
 
 # ----------------------------------------------------------------- the tasks
