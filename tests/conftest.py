@@ -27,11 +27,24 @@ def smoke_data():
     return load_splits(preset("smoke").data)
 
 
-@pytest.fixture(params=[False, True], ids=["shared-slot", "distinct-slots"])
-def reasoner(smoke_data, request):
+@pytest.fixture
+def reasoner(smoke_data):
     torch.manual_seed(0)
-    cfg = tiny_reasoner_config(distinct_slots=request.param)
-    return build_model(cfg, smoke_data[0].vocab_size).eval()
+    return build_model(tiny_reasoner_config(), smoke_data[0].vocab_size).eval()
+
+
+MODEL_VARIANTS = {
+    "reasoner-shared-slot": lambda: tiny_reasoner_config(),
+    "reasoner-distinct-slots": lambda: tiny_reasoner_config(distinct_slots=True),
+    "transformer": lambda: tiny_transformer_config(),
+}
+
+
+@pytest.fixture(params=list(MODEL_VARIANTS))
+def any_model(smoke_data, request):
+    """Every model the leakage tests must hold for."""
+    torch.manual_seed(0)
+    return build_model(MODEL_VARIANTS[request.param](), smoke_data[0].vocab_size).eval()
 
 
 @pytest.fixture

@@ -25,9 +25,8 @@ def _scramble_answers(split):
     return other
 
 
-@pytest.mark.parametrize("model_name", ["reasoner", "transformer"])
-def test_changing_labels_changes_no_prediction(model_name, request, smoke_data):
-    model = request.getfixturevalue(model_name)
+def test_changing_labels_changes_no_prediction(any_model, smoke_data):
+    model = any_model
     _, splits = smoke_data
     dev = splits["dev"]
     batch = dev.batch(torch.arange(len(dev)))
@@ -39,9 +38,8 @@ def test_changing_labels_changes_no_prediction(model_name, request, smoke_data):
         assert torch.equal(a[key], b[key]), key
 
 
-@pytest.mark.parametrize("model_name", ["reasoner", "transformer"])
-def test_question_padding_changes_no_prediction(model_name, request, smoke_data):
-    model = request.getfixturevalue(model_name)
+def test_question_padding_changes_no_prediction(any_model, smoke_data):
+    model = any_model
     _, splits = smoke_data
     dev = splits["dev"]
     idx = torch.arange(16)
@@ -52,9 +50,8 @@ def test_question_padding_changes_no_prediction(model_name, request, smoke_data)
         torch.testing.assert_close(tight["halt_logits"], padded["halt_logits"], atol=1e-4, rtol=1e-4)
 
 
-@pytest.mark.parametrize("model_name", ["reasoner", "transformer"])
-def test_prediction_does_not_depend_on_the_rest_of_the_batch(model_name, request, smoke_data):
-    model = request.getfixturevalue(model_name)
+def test_prediction_does_not_depend_on_the_rest_of_the_batch(any_model, smoke_data):
+    model = any_model
     _, splits = smoke_data
     dev = splits["dev"]
     together = model.predict(dev.batch(torch.arange(12)), 4)["tokens"]
