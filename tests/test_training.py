@@ -148,3 +148,9 @@ def test_training_learns_something(tmp_path):
     result = train(cfg, tmp_path / "r", data=data, progress=False)
     losses = [h["loss"] for h in result.history if "loss" in h]
     assert losses[-1] < 0.8 * losses[0]
+
+
+def test_config_that_cannot_work_is_a_clear_error(tmp_path, smoke_data):
+    cfg = apply_overrides(smoke_config(), ["model.answer_len=6"])
+    with pytest.raises(ValueError, match="answer_len"):
+        Trainer(cfg, tmp_path, data=smoke_data, progress=False)

@@ -59,6 +59,9 @@ class Trainer:
             torch.set_num_threads(t.threads)
         self.device = pick_device(t.device)
         torch.manual_seed(t.seed)
+        if cfg.model.answer_len != cfg.data.answer_len:
+            raise ValueError(f"model.answer_len ({cfg.model.answer_len}) must equal data.answer_len "
+                             f"({cfg.data.answer_len}): the answer field holds the data's answers")
         self.tokenizer, self.splits = data if data is not None else load_splits(cfg.data)
         if "train" not in self.splits or len(self.splits["train"]) == 0:
             raise ValueError("no training examples: check data.n_train and the task's filters")

@@ -1,0 +1,138 @@
+"""trmlab and its peers side by side at config (a), in one harness; writes results/bench.{json,md}.
+
+    python benchmarks/peers.py [--venvs /tmp/peer-venvs] [--precision bf16,fp32] [--repeats 5]
+                               [--threads 2] [--out results] [--extra default,paper]
+
+Each peer runs in its own virtualenv (see benchmarks/README.md for how to make them),
+in a fresh subprocess with the same thread count, timed by the same helpers
+(`trmlab.bench.time_it`) and divided by the same measured matmul peak. trmlab's cases
+run through `trmlab.bench` (the real Trainer.train_step), each in a fresh subprocess too.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from trmlab import bench
+
+HERE = Path(__file__).resolve().parent
+DRIVERS = HERE / "peer_drivers"
+# name, venv folder, driver, extra arguments, the trmlab case it is compared with
+PEERS = [
+    ("tiny-recursive-model", "trm", "drive_tiny_recursive_model.py", [], "reasoner-a"),
+    ("nano-trm", "nanotrm", "drive_nano_trm.py", [], "reasoner-a"),
+    ("iterative-bert", "ibert", "drive_iterative_bert.py", [], "reasoner-a"),
+    ("gpt2 (transformers)", "hf", "drive_gpt2.py",
+     ["--dim", "128", "--layers", "2", "--heads", "4", "--vocab", str(bench.DEFAULT_LM_FIXED["vocab"]),
+      "--seq", str(bench.DEFAULT_LM_FIXED["question_len"] + bench.DEFAULT_LM_FIXED["answer_len"]),
+      "--answer", str(bench.DEFAULT_LM_FIXED["answer_len"])], "transformer-default-fixed"),
+]
+
+
+def run_peer(venvs: Path, venv: str, driver: str, extra: list[str], precision: str, args) -> dict | None:
+    python = venvs / venv / "bin" / "python"
+    if not python.exists():
+        print(f"  (no {python}: skipped)")
+        return None
+    cmd = [str(python), str(DRIVERS / driver), "--precision", precision, "--repeats", str(args.repeats),
+           "--warmup", str(args.warmup), "--threads", str(args.threads), *extra]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=DRIVERS)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("@@")]
+    if proc.returncode or not lines:
+        print(f"  failed: {proc.stderr[-1500:]}")
+        return None
+    return json.loads(lines[-1][2:])
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--venvs", type=Path, default=Path("/tmp/peer-venvs"))
+    p.add_argument("--precision", default="bf16,fp32")
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--threads", type=int, default=torch.get_num_threads())
+    p.add_argument("--peers", default=",".join(name for name, *_ in PEERS), help="which peers to run")
+    p.add_argument("--extra", default="", help="more trmlab case groups/cases, e.g. default,paper")
+    p.add_argument("--paper-repeats", type=int, default=3)
+    p.add_argument("--depth-curve", action="store_true")
+    p.add_argument("--halting", default=None, help="reasoner checkpoint for the halting measurement")
+    p.add_argument("--out", type=Path, default=Path("results"))
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    precisions = args.precision.split(",")
+    wanted = args.peers.split(",")
+
+    cases = list(bench.CASE_GROUPS["a"])
+    if any(w.startswith("gpt2") for w in wanted):
+        cases.append("transformer-default-fixed")
+    for item in filter(None, args.extra.split(",")):
+        cases += [c for c in bench.CASE_GROUPS.get(item, [item]) if c not in cases]
+    paper = [c for c in cases if c.endswith("-paper")]
+    results = bench.run_bench([c for c in cases if c not in paper], precisions, repeats=args.repeats,
+                              warmup=args.warmup, threads=args.threads, depth_curve=args.depth_curve,
+                              halting=args.halting)
+    if paper:  # paper size: a step is seconds long, fewer repeats
+        more = bench.run_bench(paper, ["bf16"], repeats=args.paper_repeats, warmup=1, threads=args.threads)
+        results["cases"] += more["cases"]
+    peaks = results["peak"]
+    results["peers"] = []
+    for name, venv, driver, extra, ours in PEERS:
+        if name not in wanted:
+            continue
+        for precision in precisions:
+            print(f"{name} {precision} ...", flush=True)
+            r = run_peer(args.venvs, venv, driver, extra, precision, args)
+            if r is None:
+                continue
+            r["train"]["mfu"] = r["train"]["flops_per_s"] / peaks[precision]["flops_per_s"]
+            r["compared_with"] = ours
+            results["peers"].append(r)
+            print(f"  {r['train']['s_per_step']['median']:.3f} s/step, {r['train']['examples_per_s']:.1f} ex/s, "
+                  f"MFU {r['train']['mfu']:.1%}")
+    results["side_by_side"] = side_by_side(results)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "bench.md").write_text(markdown(results))
+    print(markdown(results))
+    return 0
+
+
+def side_by_side(results: dict) -> list[dict]:
+    """Each peer run next to the trmlab case it is compared with, same precision: ex/s ratio."""
+    ours = {(c["name"], c["precision"]): c for c in results["cases"]}
+    rows = []
+    for peer in results["peers"]:
+        mine = ours.get((peer["compared_with"], peer["precision"]))
+        if mine:
+            rows.append({"peer": peer["name"], "trmlab": mine["name"], "precision": peer["precision"],
+                         "peer_s_per_step": peer["train"]["s_per_step"]["median"],
+                         "trmlab_s_per_step": mine["train"]["s_per_step"]["median"],
+                         "peer_examples_per_s": peer["train"]["examples_per_s"],
+                         "trmlab_examples_per_s": mine["train"]["examples_per_s"],
+                         "ratio": mine["train"]["examples_per_s"] / peer["train"]["examples_per_s"],
+                         "peer_mfu": peer["train"]["mfu"], "trmlab_mfu": mine["train"]["mfu"]})
+    return rows
+
+
+def markdown(results: dict) -> str:
+    text = bench.markdown(results)
+    lines = ["", "| peer | version | precision | params | s/step (median) | spread | ex/s | MFU | peak mem MB "
+             "| trmlab case | trmlab ex/s | trmlab / peer |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    by = {(r["peer"], r["precision"]): r for r in results.get("side_by_side", [])}
+    for p in results.get("peers", []):
+        t, row = p["train"], by.get((p["name"], p["precision"]))
+        lines.append(f"| {p['name']} | {p.get('version', '')} | {p['precision']} | {p['params']:,} "
+                     f"| {t['s_per_step']['median']:.3f} | {t['s_per_step']['spread']:.0%} "
+                     f"| {t['examples_per_s']:.1f} | {t['mfu']:.1%} | {t['peak_memory_mb']:.0f} "
+                     + (f"| {row['trmlab']} | {row['trmlab_examples_per_s']:.1f} | {row['ratio']:.2f}x |"
+                        if row else "| | | |"))
+    return text + "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
