@@ -137,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="train the reasoner and a same-size transformer, write a report")
     _add_run_args(p)
     p.add_argument("--out", default="runs", help="parent folder of the run (default: runs)")
-    p.add_argument("--eval-steps", type=int, default=0, help="supervision steps for the depth curve (default 2×N_sup, ≥16)")
+    p.add_argument("--eval-steps", type=int, default=0, help="supervision steps for the depth curve (default 4×N_sup, at least 8)")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("train", help="train one model")

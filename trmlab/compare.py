@@ -65,7 +65,7 @@ def run_compare(cfg: RunConfig, out_root: str | Path = "runs", *, resume: bool =
     tokenizer, splits = load_splits(cfg.data)
     runs = plan(cfg, out, tokenizer.vocab_size)
     n_sup = cfg.model.n_sup
-    eval_steps = eval_steps or max(2 * n_sup, 16)
+    eval_steps = eval_steps or max(4 * n_sup, 8)  # past the trained depth, at a bounded cost
     results = {"name": cfg.name, "command": command or _command(), "environment": environment(),
                "config": cfg.to_dict(), "eval_steps": eval_steps, "models": {}}
     train_answers = [ex.answer for ex in splits["train"].examples]
