@@ -221,7 +221,7 @@ def bench_case(name: str, *, precision: str = "bf16", repeats: int = 5, warmup: 
     rows = statistics.mean(st["rows"] for st in timed)
     flops = statistics.mean(st["flops"] for st in timed)
     del split.batch
-    width = cfg.model.question_len if getattr(cfg.model, "mixer", "") == "mlp" else None  # as `evaluate`
+    width = cfg.model.fixed_question_width  # as `evaluate`
     q_width = statistics.mean(widths[warmup:])
     seq = model.sequence_len(q_width) if cfg.model.kind == "reasoner" else q_width + cfg.model.answer_len
     train = {"s_per_step": spread(times), "examples_per_s": rows / s, "tokens_per_s": rows * seq / s,

@@ -115,7 +115,7 @@ def cmd_solve(args) -> int:
     limit = cfg.model.question_len or cfg.data.max_question_len
     if len(ids) > limit:
         raise TooLongError(f"question has {len(ids)} tokens; this model reads at most {limit}")
-    width = cfg.model.question_len if getattr(cfg.model, "mixer", "") == "mlp" else len(ids)
+    width = cfg.model.fixed_question_width or len(ids)
     question = torch.zeros(1, width, dtype=torch.long)
     question[0, :len(ids)] = torch.tensor(ids)
     batch = {"question": question, "question_len": torch.tensor([len(ids)])}

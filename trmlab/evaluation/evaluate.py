@@ -73,7 +73,7 @@ def evaluate(model, split: EncodedSplit, tokenizer, *, steps: int | None = None,
              device="cpu", precision: str = "bf16") -> EvalResult:
     """Accuracy of `model` on `split` after each of `steps` supervision steps."""
     model.eval()
-    width = model.cfg.question_len if getattr(model.cfg, "mixer", "") == "mlp" else None
+    width = model.cfg.fixed_question_width
     per_step, halts, final = [], [], []
     for idx, batch in split.batches(batch_size, device, width):
         with autocast(device, precision):

@@ -20,6 +20,12 @@ class NetConfig:
     def to_dict(self) -> dict:
         return {"kind": self.kind, **asdict(self)}
 
+    @property
+    def fixed_question_width(self) -> int | None:
+        """The question width the token-mixing MLP is built for; None = any width
+        (attention does not depend on padding, so batches are trimmed)."""
+        return getattr(self, "question_len", 0) if self.mixer == "mlp" else None
+
 
 @dataclass
 class ReasonerConfig(NetConfig):

@@ -44,8 +44,7 @@ def plot_depth_curves(curves: dict[str, list[float]], flat: dict[str, float], pa
     for label, acc in curves.items():
         ax.plot(range(1, len(acc) + 1), acc, marker="o", markersize=3, label=label)
     for label, acc in flat.items():
-        ax.axhline(acc, linestyle="--", linewidth=1.2, color="gray" if "chance" in label else None,
-                   label=label)
+        ax.axhline(acc, linestyle="--", linewidth=1.2, label=label)
     if chance is not None:
         ax.axhline(chance, linestyle=":", color="black", linewidth=1, label="majority-answer baseline")
     if trained_steps:

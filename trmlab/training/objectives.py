@@ -46,8 +46,8 @@ class DeepSupervision:
         self.model, self.data, self.stream = model, data, stream
         self.batch_size, self.device = batch_size, device
         cfg = model.cfg
-        self.width = cfg.question_len if cfg.mixer == "mlp" else data.question.shape[1]
-        seq = model.sequence_len(self.width)
+        # The carry spans the widest question it can hold; each step slices what it needs.
+        seq = model.sequence_len(cfg.fixed_question_width or data.question.shape[1])
         self.generator = torch.Generator().manual_seed(seed)
         B = batch_size
         self.carry = {
@@ -78,8 +78,7 @@ class DeepSupervision:
         c, model = self.carry, self.model
         new = self._refill()
         # Trim to the longest question in the carry (the mlp mixer needs its fixed width).
-        width = self.width if model.cfg.mixer == "mlp" else None
-        batch = self.data.batch(c["index"], self.device, width=width)
+        batch = self.data.batch(c["index"], self.device, width=model.cfg.fixed_question_width)
         x, ctx = model.embed(batch["question"], batch["question_len"])
         L = x.shape[1]
         y, z, logits, q = model.supervision_step(x, c["y"][:, :L], c["z"][:, :L], ctx)
