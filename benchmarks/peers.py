@@ -1,7 +1,9 @@
 """trmlab and its peers side by side at config (a), in one harness; writes results/bench.{json,md}.
 
-    python benchmarks/peers.py [--venvs /tmp/peer-venvs] [--precision bf16,fp32] [--repeats 5]
+    python benchmarks/peers.py [--venvs /work/peer-venvs] [--precision bf16,fp32] [--repeats 5]
                                [--threads 2] [--out results] [--extra default,paper]
+
+(`benchmarks/run_all.sh` is the one command that makes the venvs if needed and runs it all.)
 
 Each peer runs in its own virtualenv (see benchmarks/README.md for how to make them),
 in a fresh subprocess with the same thread count, timed by the same helpers
@@ -12,8 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
 import subprocess
 import sys
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
@@ -51,7 +57,7 @@ def run_peer(venvs: Path, venv: str, driver: str, extra: list[str], precision: s
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--venvs", type=Path, default=Path("/tmp/peer-venvs"))
+    p.add_argument("--venvs", type=Path, default=Path(os.environ.get("PEER_VENVS", "/work/peer-venvs")))
     p.add_argument("--precision", default="bf16,fp32")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--warmup", type=int, default=2)
@@ -64,6 +70,7 @@ def main() -> int:
     p.add_argument("--out", type=Path, default=Path("results"))
     args = p.parse_args()
     torch.set_num_threads(args.threads)
+    started = time.perf_counter()
     precisions = args.precision.split(",")
     wanted = args.peers.split(",")
 
@@ -77,7 +84,8 @@ def main() -> int:
                               warmup=args.warmup, threads=args.threads, depth_curve=args.depth_curve,
                               halting=args.halting)
     if paper:  # paper size: a step is seconds long, fewer repeats
-        more = bench.run_bench(paper, ["bf16"], repeats=args.paper_repeats, warmup=1, threads=args.threads)
+        more = bench.run_bench(paper, ["bf16"], repeats=args.paper_repeats, warmup=1, threads=args.threads,
+                               peaks=results["peak"])
         results["cases"] += more["cases"]
     peaks = results["peak"]
     results["peers"] = []
@@ -95,6 +103,10 @@ def main() -> int:
             print(f"  {r['train']['s_per_step']['median']:.3f} s/step, {r['train']['examples_per_s']:.1f} ex/s, "
                   f"MFU {r['train']['mfu']:.1%}")
     results["side_by_side"] = side_by_side(results)
+    results["vs_fastest_peer"] = vs_fastest_peer(results)
+    results["command"] = " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv])
+    results["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    results["wall_s"] = time.perf_counter() - started
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
     (args.out / "bench.md").write_text(markdown(results))
@@ -119,8 +131,25 @@ def side_by_side(results: dict) -> list[dict]:
     return rows
 
 
+def vs_fastest_peer(results: dict) -> list[dict]:
+    """Per trmlab case and precision: its examples/s over the fastest peer's at the same shape."""
+    rows = []
+    for (case, precision) in sorted({(r["trmlab"], r["precision"]) for r in results["side_by_side"]}):
+        same = [r for r in results["side_by_side"] if r["trmlab"] == case and r["precision"] == precision]
+        best = max(same, key=lambda r: r["peer_examples_per_s"])
+        rows.append({"trmlab": case, "precision": precision, "fastest_peer": best["peer"],
+                     "peer_examples_per_s": best["peer_examples_per_s"],
+                     "trmlab_examples_per_s": best["trmlab_examples_per_s"], "ratio": best["ratio"],
+                     "trmlab_mfu": best["trmlab_mfu"], "peer_mfu": best["peer_mfu"]})
+    return rows
+
+
 def markdown(results: dict) -> str:
-    text = bench.markdown(results)
+    head = []
+    if "command" in results:
+        head = [f"Measured {results['date']} by `{results['command']}` "
+                f"({results['wall_s'] / 60:.1f} min in all).", ""]
+    text = "\n".join(head) + bench.markdown(results)
     lines = ["", "| peer | version | precision | params | s/step (median) | spread | ex/s | MFU | peak mem MB "
              "| trmlab case | trmlab ex/s | trmlab / peer |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     by = {(r["peer"], r["precision"]): r for r in results.get("side_by_side", [])}
@@ -131,6 +160,13 @@ def markdown(results: dict) -> str:
                      f"| {t['examples_per_s']:.1f} | {t['mfu']:.1%} | {t['peak_memory_mb']:.0f} "
                      + (f"| {row['trmlab']} | {row['trmlab_examples_per_s']:.1f} | {row['ratio']:.2f}x |"
                         if row else "| | | |"))
+    fastest = results.get("vs_fastest_peer", [])
+    if fastest:
+        lines += ["", "| trmlab case | precision | trmlab ex/s | fastest peer | its ex/s | ratio | trmlab MFU "
+                  "| peer MFU |", "|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {r['trmlab']} | {r['precision']} | {r['trmlab_examples_per_s']:.1f} | {r['fastest_peer']} "
+                  f"| {r['peer_examples_per_s']:.1f} | {r['ratio']:.2f}x | {r['trmlab_mfu']:.1%} | {r['peer_mfu']:.1%} |"
+                  for r in fastest]
     return text + "\n".join(lines) + "\n"
 
 

@@ -36,6 +36,8 @@ def reasoner(smoke_data):
 MODEL_VARIANTS = {
     "reasoner-shared-slot": lambda: tiny_reasoner_config(),
     "reasoner-distinct-slots": lambda: tiny_reasoner_config(distinct_slots=True),
+    "reasoner-token-feedback": lambda: tiny_reasoner_config(distinct_slots=True, feedback="tokens"),
+    "unrolled": lambda: tiny_reasoner_config(untied=True, n_cycles=1, n_latent=3, n_sup=2),
     "transformer": lambda: tiny_transformer_config(),
 }
 

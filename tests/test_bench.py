@@ -29,3 +29,42 @@ def test_bench_harness_reports_throughput_mfu_and_memory(tmp_path):
 def test_bench_cli_rejects_unknown_cases(capsys):
     assert main(["bench", "--cases", "nope"]) == 2
     assert "unknown bench case" in capsys.readouterr().err
+
+
+def _load_peers():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "peers.py"
+    spec = importlib.util.spec_from_file_location("bench_peers", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_peer_ratios_pick_the_fastest_peer_per_precision():
+    peers = _load_peers()
+
+    def case(name, precision, ex_s, kind="reasoner"):
+        s = {"median": 64 / ex_s, "min": 64 / ex_s, "max": 64 / ex_s, "n": 5, "spread": 0.0}
+        return {"name": name, "model": kind, "precision": precision, "params": 1, "batch": 64, "seq_len": 81,
+                "train": {"s_per_step": s, "examples_per_s": ex_s, "tokens_per_s": 81 * ex_s, "mfu": 0.5,
+                          "flops_per_s": 1e9, "peak_memory_mb": 1.0},
+                "eval": {"examples_per_s": 1.0, "steps": 4, "mfu": 0.1}}
+
+    results = {"environment": {"cpu": "x", "threads": 2, "python": "3", "torch": "2"},
+               "peak": {"bf16": {"flops_per_s": 2e9}},
+               "cases": [case("reasoner-a", "bf16", 60.0)],
+               "peers": [dict(case("nano-trm", "bf16", 30.0), compared_with="reasoner-a"),
+                         dict(case("iterative-bert", "bf16", 40.0), compared_with="reasoner-a")]}
+    results["side_by_side"] = peers.side_by_side(results)
+    results["vs_fastest_peer"] = fastest = peers.vs_fastest_peer(results)
+    assert [r["ratio"] for r in results["side_by_side"]] == [2.0, 1.5]
+    assert len(fastest) == 1 and fastest[0]["fastest_peer"] == "iterative-bert" and fastest[0]["ratio"] == 1.5
+    text = peers.markdown(results)
+    assert "| reasoner-a | bf16 | 60.0 | iterative-bert | 40.0 | 1.50x |" in text
+
+
+def test_given_peaks_are_not_measured_again():
+    given = {"bf16": {"flops_per_s": 123.0, "by_shape": {}}}
+    results = bench.run_bench([], ["bf16"], peaks=given, isolate=False, log=lambda *_: None)
+    assert results["peak"]["bf16"]["flops_per_s"] == 123.0

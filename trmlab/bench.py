@@ -97,6 +97,13 @@ def gemm_shapes(batch: int, seq: int, d: int) -> list[tuple[int, int, int]]:
     return [(batch * seq, d, 3 * d), (2048, 2048, 2048)]
 
 
+def _has_cpu_flag(flag: str) -> bool:
+    try:
+        return any(line.startswith("flags") and flag in line.split() for line in open("/proc/cpuinfo"))
+    except OSError:
+        return False
+
+
 def environment() -> dict:
     cpu = platform.processor() or platform.machine()
     try:
@@ -107,7 +114,8 @@ def environment() -> dict:
     except OSError:
         pass
     env = {"python": platform.python_version(), "torch": torch.__version__, "cpu": cpu,
-           "threads": torch.get_num_threads(), "cores": os.cpu_count()}
+           "threads": torch.get_num_threads(), "cores": os.cpu_count(),
+           "cpu_capability": torch.backends.cpu.get_cpu_capability(), "bf16_isa": _has_cpu_flag("avx512_bf16")}
     if torch.cuda.is_available():
         env["gpu"] = torch.cuda.get_device_name(0)
     return env
@@ -177,13 +185,13 @@ def case_config(name: str, precision: str = "bf16", threads: int = 0, batch: int
         tok, splits = load_splits(cfg.data, splits=("train", "dev"))
         train.batch_size, train.eval_batch_size = batch or cfg.train.batch_size, batch or 256
         cfg.train = train
-        if name == "transformer-default":
-            cfg = plan(cfg, Path("."), tok.vocab_size)[1].cfg
         if name == "transformer-default-fixed":
             f = DEFAULT_LM_FIXED
             tok, split = synthetic_split(max(4 * train.batch_size, 256), f["question_len"], f["answer_len"], f["vocab"])
             splits = {"train": split, "dev": split}
             cfg.train.eval_batch_size = train.batch_size
+        if name.startswith("transformer"):  # the LM matched to the preset's reasoner, as `trmlab compare`
+            cfg = plan(cfg, Path("."), tok.vocab_size)[1].cfg
         cfg.name = name
         return cfg, (tok, splits)
     raise ValueError(f"unknown bench case {name!r}; cases: {', '.join(CASE_NAMES)}")
@@ -331,14 +339,17 @@ def bench_halting(checkpoint: str | None, steps: int = 30, precision: str = "bf1
 
 
 def run_bench(cases, precisions=("bf16",), *, repeats=5, warmup=2, eval_steps=4, threads=0, batch=None,
-              isolate=True, peak_shapes=None, depth_curve=False, halting=None, log=print) -> dict:
+              isolate=True, peak_shapes=None, peaks=None, depth_curve=False, halting=None, log=print) -> dict:
+    """Bench `cases` at each precision; `peaks` (a previous result's "peak") skips re-measuring."""
     if threads:
         torch.set_num_threads(threads)
     env = environment()
     d, seq = A["d_model"], A["seq_len"]
     shapes = peak_shapes or gemm_shapes(batch or A["batch"], seq, d)
-    peaks = {}
+    peaks = dict(peaks or {})
     for p in precisions:
+        if p in peaks:
+            continue
         peaks[p] = matmul_peak(torch.bfloat16 if p == "bf16" else torch.float32, shapes,
                                "cuda" if torch.cuda.is_available() else "cpu")
         log(f"matmul peak {p}: {peaks[p]['flops_per_s'] / 1e9:.1f} GFLOP/s")
@@ -385,7 +396,9 @@ def _maybe_isolated(fn, kw: dict, isolate: bool) -> dict:
 
 def markdown(results: dict) -> str:
     env, peaks = results["environment"], results["peak"]
-    lines = [f"Machine: {env['cpu']}, {env['threads']} threads; python {env['python']}, torch {env['torch']}"
+    lines = [f"Machine: {env['cpu']} ({env.get('cores', '?')} cores, {env.get('cpu_capability', '?')}"
+             f"{', AVX-512 BF16' if env.get('bf16_isa') else ''}), {env['threads']} threads; "
+             f"python {env['python']}, torch {env['torch']}"
              + (f"; {env['gpu']}" if "gpu" in env else ""), ""]
     lines += ["Matmul peak (measured): " + ", ".join(
         f"{p} {v['flops_per_s'] / 1e9:.1f} GFLOP/s" for p, v in peaks.items()), ""]

@@ -1,6 +1,7 @@
 """The `trmlab` command line.
 
     trmlab compare [--preset default|smoke]      the main job: reasoner vs same-size transformer
+    trmlab study   cpu-quick|cpu|paper|FILE.json  the study: models × tasks × seeds, with statistics
     trmlab train   [--preset P | --config run.json] [--model reasoner|transformer]
     trmlab eval    CHECKPOINT [--split dev|test|ood] [--steps S]
     trmlab solve   CHECKPOINT "question"          watch the reasoner think, step by step
@@ -59,6 +60,20 @@ def cmd_compare(args) -> int:
               f"OOD {ev.get('ood', {}).get('accuracy', float('nan')):.3f}  "
               f"{m['examples_per_s']:.1f} new examples/s  {m['wall_s']:.0f}s")
     print(f"report: {out / 'report.md'}")
+    return 0
+
+
+def cmd_study(args) -> int:
+    from .study import load_study, run_study
+    study = load_study(args.study)
+    if args.seeds:
+        study.seeds = [int(s) for s in args.seeds.split(",")]
+    if args.steps:
+        study.base.train.steps = args.steps
+    results = run_study(study, args.out, jobs=args.jobs, data_dir=args.data_dir,
+                        progress=not args.no_progress, report_only=args.report_only)
+    print(f"{len(results['cells'])} cells, {results['compute_s'] / 60:.1f} min of compute; "
+          f"report: {Path(args.out) / study.name / 'report.md'}")
     return 0
 
 
@@ -139,6 +154,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs", help="parent folder of the run (default: runs)")
     p.add_argument("--eval-steps", type=int, default=0, help="supervision steps for the depth curve (default 4×N_sup, at least 8)")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("study", help="a grid of models × tasks × seeds, resumable, with a report")
+    p.add_argument("study", help="a preset (cpu-quick, cpu, paper, smoke) or a study .json file")
+    p.add_argument("--out", default="runs", help="parent folder (default: runs)")
+    p.add_argument("--jobs", type=int, default=2, help="cells trained at once, in separate processes (default 2)")
+    p.add_argument("--data-dir", help="folder of the real data sets (default: $TRMLAB_DATA_DIR); "
+                   "without one, real-data tasks are skipped")
+    p.add_argument("--seeds", help="comma-separated training seeds instead of the study's, e.g. 0,1,2")
+    p.add_argument("--steps", type=int, default=0, help="optimiser steps per cell instead of the study's")
+    p.add_argument("--report-only", action="store_true", help="report the finished cells; train nothing")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_study)
 
     p = sub.add_parser("train", help="train one model")
     _add_run_args(p)

@@ -42,6 +42,31 @@ class ReasonerConfig(NetConfig):
     halt_explore_prob: float = 0.1
     halt_loss_weight: float = 0.5
     loss: str = "softmax"  # or "stablemax"
+    # How many supervision steps a training row runs: "act" (the halting head decides,
+    # with exploration), "fixed" (always n_sup), "random" (uniform in 1..n_sup, drawn per row).
+    halting: str = "act"
+    # What carries the answer from one supervision step to the next: "continuous" (y, as in
+    # TRM) or "tokens" (the decoded answer re-embedded into the answer slots; an ablation).
+    feedback: str = "continuous"
+    # One network per call instead of one shared network: the unrolled (untied) baseline.
+    untied: bool = False
+
+    def __post_init__(self):
+        for name, value, allowed in (("halting", self.halting, HALTING_MODES),
+                                     ("feedback", self.feedback, FEEDBACK_MODES)):
+            if value not in allowed:
+                raise ValueError(f"model.{name}={value!r}: choose one of {', '.join(allowed)}")
+        if min(self.n_latent, self.n_cycles, self.n_sup) < 1:
+            raise ValueError("model.n_latent, n_cycles and n_sup must each be at least 1")
+
+    @property
+    def net_calls_per_step(self) -> int:
+        """Network applications in one supervision step: T cycles of n latent + 1 answer update."""
+        return self.n_cycles * (self.n_latent + 1)
+
+
+HALTING_MODES = ("act", "fixed", "random")
+FEEDBACK_MODES = ("continuous", "tokens")
 
 
 @dataclass

@@ -11,7 +11,9 @@ question last, so a batch can be trimmed to its longest question by slicing. Two
 latent `z`. One latent recursion is `n` updates `z <- net(x + y + z)` and one
 `y <- net(y + z)`; a supervision step runs `T` recursions, the first `T-1` without
 gradients, then reads the answer from `y` at the answer slots and a halting logit
-from `y` at register 0. Deep supervision (training) lives in
+from `y` at register 0. Two study knobs: `feedback="tokens"` carries only the decoded
+answer to the next supervision step, `untied=True` gives every call its own network
+(the unrolled baseline). Deep supervision (training) lives in
 `trmlab/training/objectives.py`; this file is the model.
 """
 from __future__ import annotations
@@ -39,9 +41,18 @@ class RecursiveReasoner(nn.Module):
         self.answer_slot = nn.Parameter(torch.empty(cfg.answer_len if cfg.distinct_slots else 1, d))
         for p in (self.token_embed.weight, self.registers, self.answer_slot):
             nn.init.trunc_normal_(p, std=1 / math.sqrt(d), a=-2 / math.sqrt(d), b=2 / math.sqrt(d))
+        if cfg.untied and cfg.n_cycles > 1:
+            raise ValueError("model.untied needs n_cycles=1: the layers of the no-grad cycles "
+                             "would never be trained (unroll into n_latent instead)")
         seq_len = cfg.n_registers + cfg.question_len + cfg.answer_len
-        self.net = Stack(cfg.n_layers, d, cfg.n_heads, cfg.ffn_expansion, cfg.ffn_multiple,
-                         cfg.mixer, seq_len)
+
+        def stack() -> Stack:
+            return Stack(cfg.n_layers, d, cfg.n_heads, cfg.ffn_expansion, cfg.ffn_multiple, cfg.mixer, seq_len)
+
+        if cfg.untied:  # the unrolled baseline: a fresh network for every call of a supervision step
+            self.nets = nn.ModuleList(stack() for _ in range(cfg.net_calls_per_step))
+        else:  # TRM: one network, applied again and again
+            self.net = stack()
         self.rotary = Rotary(d // cfg.n_heads, cfg.rope_theta)
         self.head = linear(d, vocab_size)  # not tied to the input embedding (tying hurt TRM)
         self.q_head = nn.Linear(d, 1)
@@ -80,10 +91,14 @@ class RecursiveReasoner(nn.Module):
         return self.y_init.expand_as(x).to(x.dtype), self.z_init.expand_as(x).to(x.dtype)
 
     # ----- recursion -----
+    def network(self, call: int) -> Stack:
+        """The network for the `call`-th application within a cycle (always the same one unless untied)."""
+        return self.nets[call] if self.cfg.untied else self.net
+
     def latent_recursion(self, x, y, z, ctx: Context):
-        for _ in range(self.cfg.n_latent):
-            z = self.net(x + y + z, ctx)
-        y = self.net(y + z, ctx)
+        for i in range(self.cfg.n_latent):
+            z = self.network(i)(x + y + z, ctx)
+        y = self.network(self.cfg.n_latent)(y + z, ctx)
         return y, z
 
     def supervision_step(self, x, y, z, ctx: Context):
@@ -92,8 +107,24 @@ class RecursiveReasoner(nn.Module):
             for _ in range(self.cfg.n_cycles - 1):
                 y, z = self.latent_recursion(x, y, z, ctx)
         y, z = self.latent_recursion(x, y, z, ctx)
-        answer = y[:, self.cfg.n_registers:self.cfg.n_registers + self.cfg.answer_len]
-        return y, z, self.head(answer), self.q_head(y[:, 0]).squeeze(-1)
+        logits = self.head(y[:, self.answer_slots])
+        q = self.q_head(y[:, 0]).squeeze(-1)
+        if self.cfg.feedback == "tokens":
+            y = self.token_feedback(y, logits)
+        return y, z, logits, q
+
+    @property
+    def answer_slots(self) -> slice:
+        return slice(self.cfg.n_registers, self.cfg.n_registers + self.cfg.answer_len)
+
+    def token_feedback(self, y: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        """The feedback ablation: the next step sees only the decoded answer, re-embedded in
+        the answer slots (the initial state elsewhere), instead of the continuous y."""
+        with torch.no_grad():
+            fed = self.y_init.expand_as(y).to(y.dtype).clone()
+            decoded = self.token_embed(logits.argmax(-1)) * math.sqrt(self.cfg.d_model)
+            fed[:, self.answer_slots] = decoded.to(y.dtype)
+        return fed
 
     def step_loss(self, logits, q_logit, targets):
         """Answer loss + weighted halting loss (BCE against 'whole answer right')."""

@@ -129,6 +129,9 @@ def task_names() -> list[str]:
 
 
 def make_task(name: str, **knobs) -> Task:
+    if "+" in name:  # "mawps+gsm8k": one task drawing from several
+        from .mixture import make_mixture
+        return make_mixture(name, make_task, knobs)
     name, _, argument = name.partition(":")  # "gym:NAME" sets the class's `argument_knob` to NAME
     if name not in _REGISTRY:
         raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(task_names())}")

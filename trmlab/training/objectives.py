@@ -4,10 +4,12 @@
 
 `DeepSupervision` (the recursive reasoner), as in TRM's reference code: a persistent
 batch of rows ("the carry"). Every optimiser step runs one supervision step on all
-rows; a row keeps its example and its detached (y, z) until it halts (the halting
-head says so, or it reached N_sup steps), then is refilled with a fresh example and
-fresh states. With probability `halt_explore_prob` a new row must run to a random
-minimum step in [2, N_sup] before it may halt (exploration).
+rows; a row keeps its example and its detached (y, z) until it halts, then is refilled
+with a fresh example and fresh states. When a row halts is `model.halting`:
+  act     the halting head says so, or N_sup steps; with probability `halt_explore_prob`
+          a new row must first reach a random minimum step in [2, N_sup] (exploration);
+  fixed   always after N_sup steps (the head is still trained, never obeyed);
+  random  after a number of steps drawn uniformly from [1, N_sup] when the row starts.
 
 Both expose `step() -> (loss, stats)` and a `state_dict()` holding everything needed
 to resume exactly (the carry and the random generator).
@@ -56,6 +58,7 @@ class DeepSupervision:
             "z": torch.zeros(B, seq, cfg.d_model, device=device),
             "steps": torch.zeros(B, dtype=torch.long),
             "min_steps": torch.zeros(B, dtype=torch.long),
+            "max_steps": torch.zeros(B, dtype=torch.long),
             "halted": torch.ones(B, dtype=torch.bool),  # every row starts empty: refilled first
         }
 
@@ -66,13 +69,24 @@ class DeepSupervision:
         if k:
             c["index"][halted] = self.stream.take(k)
             c["steps"][halted] = 0
-            explore = torch.rand(k, generator=self.generator) < cfg.halt_explore_prob
-            lowest = torch.randint(2, max(cfg.n_sup, 2) + 1, (k,), generator=self.generator)
-            c["min_steps"][halted] = torch.where(explore, lowest, 0)
+            c["min_steps"][halted], c["max_steps"][halted] = self._step_limits(k)
             h = halted.to(self.device)[:, None, None]
             c["y"] = torch.where(h, self.model.y_init, c["y"])
             c["z"] = torch.where(h, self.model.z_init, c["z"])
         return k
+
+    def _step_limits(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(fewest, most) supervision steps for k new rows, by the halting mode."""
+        cfg, g = self.model.cfg, self.generator
+        most = torch.full((k,), cfg.n_sup, dtype=torch.long)
+        if cfg.halting == "fixed":
+            return most, most
+        if cfg.halting == "random":
+            drawn = torch.randint(1, cfg.n_sup + 1, (k,), generator=g)
+            return drawn, drawn
+        explore = torch.rand(k, generator=g) < cfg.halt_explore_prob
+        lowest = torch.randint(2, max(cfg.n_sup, 2) + 1, (k,), generator=g)
+        return torch.where(explore, lowest, 0), most
 
     def step(self):
         c, model = self.carry, self.model
@@ -87,7 +101,7 @@ class DeepSupervision:
             c["y"][:, :L], c["z"][:, :L] = y.float(), z.float()
         c["steps"] += 1
         wants_halt = (q.detach() > 0).cpu() & (c["steps"] >= c["min_steps"])
-        c["halted"] = (c["steps"] >= model.cfg.n_sup) | wants_halt
+        c["halted"] = (c["steps"] >= c["max_steps"]) | wants_halt
         finished = c["steps"][c["halted"]]
         return loss, {"rows": self.batch_size, "new_examples": new,
                       "flops": self.batch_size * model.step_flops(L - model.sequence_len(0)),

@@ -175,7 +175,8 @@ class Trainer:
                     self.best_dev = acc
                     self.save("best")
                 start += time.perf_counter() - eval_start  # wall time counts training only
-                bar.write(f"[{self.cfg.name}] step {self.step}: dev accuracy {acc:.3f} (best {self.best_dev:.3f})")
+                if self.progress:
+                    bar.write(f"[{self.cfg.name}] step {self.step}: dev accuracy {acc:.3f} (best {self.best_dev:.3f})")
             if self.step % t.checkpoint_every == 0 or self.step == t.steps:
                 self.totals["wall_s"] = time.perf_counter() - start
                 self.save("last")

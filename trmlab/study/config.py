@@ -1,0 +1,147 @@
+"""What a study is: a grid of tasks × models × seeds over one base run config.
+
+A `StudyConfig` is plain data, saved beside every study and loadable from JSON
+(`trmlab study my_study.json`). Every model is derived from the base reasoner, so a
+comparison changes one thing at a time:
+
+  reasoner      the base reasoner, with `overrides` (e.g. another (n, T) or halting mode)
+  transformer   a decoder-only LM whose counted parameters match the base reasoner's (±2%)
+  single_pass   the same network applied once: n = T = N_sup = 1
+  unrolled      untied layers stacked to the reasoner's depth per supervision step
+                (T·(n+1) networks, one pass): more parameters, the same compute per step
+
+`groups` names the comparisons a model belongs to in the report: main (every baseline),
+depth (trained recursion), halting (how many supervision steps rows train), feedback.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+from ..config import DataConfig, RunConfig, TrainConfig, transformer_twin
+from ..model.config import ReasonerConfig
+
+MODEL_KINDS = ("reasoner", "transformer", "single_pass", "unrolled")
+GROUPS = ("main", "depth", "halting", "feedback")
+
+
+@dataclass
+class ModelSpec:
+    name: str  # short id: the cell's folder name
+    kind: str = "reasoner"
+    overrides: dict = field(default_factory=dict)  # model-config fields changed from the base
+    groups: list = field(default_factory=lambda: ["main"])
+    label: str = ""  # for the report; default: built from the config
+    eval_steps: int = 0  # test-time supervision steps for the depth curve; 0 = the study's
+
+    def __post_init__(self):
+        if self.kind not in MODEL_KINDS:
+            raise ValueError(f"model {self.name!r}: unknown kind {self.kind!r}; kinds: {', '.join(MODEL_KINDS)}")
+        bad = set(self.groups) - set(GROUPS)
+        if bad:
+            raise ValueError(f"model {self.name!r}: unknown group {', '.join(sorted(bad))}; groups: {', '.join(GROUPS)}")
+
+
+@dataclass
+class TaskSpec:
+    id: str  # the cell's folder name and the report's heading
+    data: dict = field(default_factory=dict)  # DataConfig fields changed from the base (task, knobs, ...)
+    models: list = field(default_factory=list)  # model names run on this task; empty = all
+    train: dict = field(default_factory=dict)  # TrainConfig fields changed from the base
+    model: dict = field(default_factory=dict)  # base-reasoner fields changed for this task (e.g. answer_len)
+    needs_data_dir: bool = False  # a real data set: skipped, with a message, when no data folder is given
+
+
+@dataclass
+class StudyConfig:
+    name: str
+    base: RunConfig
+    tasks: list[TaskSpec]
+    models: list[ModelSpec]
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    eval_steps: int = 64
+
+    def __post_init__(self):
+        names = [m.name for m in self.models]
+        if len(set(names)) != len(names):
+            raise ValueError(f"study {self.name!r}: model names repeat: {names}")
+        for t in self.tasks:
+            unknown = set(t.models) - set(names)
+            if unknown:
+                raise ValueError(f"task {t.id!r} lists unknown model {', '.join(sorted(unknown))}")
+        if not isinstance(self.base.model, ReasonerConfig):
+            raise ValueError("a study's base model must be a reasoner (the others are derived from it)")
+
+    # ----- (de)serialisation
+    def to_dict(self) -> dict:
+        return {"name": self.name, "base": self.base.to_dict(), "seeds": list(self.seeds),
+                "eval_steps": self.eval_steps, "tasks": [asdict(t) for t in self.tasks],
+                "models": [asdict(m) for m in self.models]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "StudyConfig":
+        unknown = set(d) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"study config has no field {', '.join(sorted(unknown))}")
+        return cls(name=d["name"], base=RunConfig.from_dict(d["base"]),
+                   tasks=[_build(TaskSpec, t) for t in d["tasks"]],
+                   models=[_build(ModelSpec, m) for m in d["models"]],
+                   seeds=list(d.get("seeds", [0, 1, 2])), eval_steps=d.get("eval_steps", 64))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "StudyConfig":
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text()))
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}: not valid JSON ({e})") from e
+        except KeyError as e:
+            raise ValueError(f"{path}: study config is missing {e}") from e
+
+    # ----- the grid
+    def models_for(self, task: TaskSpec) -> list[ModelSpec]:
+        return [m for m in self.models if not task.models or m.name in task.models]
+
+    def task_base(self, task: TaskSpec) -> RunConfig:
+        """The base reasoner's run config on one task."""
+        data = _build(DataConfig, {**asdict(self.base.data), **task.data})
+        train = _build(TrainConfig, {**asdict(self.base.train), **task.train})
+        model = replace(self.base.model, **task.model)
+        return replace(self.base, model=model, data=data, train=train)
+
+    def run_config(self, task: TaskSpec, spec: ModelSpec, seed: int) -> RunConfig:
+        """One cell's run config (the transformer still at the base width: `size_transformer` matches it)."""
+        base = self.task_base(task)
+        base = replace(base, name=f"{self.name}/{task.id}/{spec.name}/seed{seed}",
+                       train=replace(base.train, seed=seed))
+        m = base.model
+        if spec.kind == "transformer":
+            cfg = transformer_twin(base)
+            return replace(cfg, name=base.name, model=replace(cfg.model, **spec.overrides))
+        if spec.kind == "single_pass":
+            m = replace(m, n_latent=1, n_cycles=1, n_sup=1)
+        elif spec.kind == "unrolled":
+            m = replace(m, untied=True, n_latent=m.net_calls_per_step - 1, n_cycles=1, n_sup=1)
+        return replace(base, model=replace(m, **spec.overrides))
+
+
+def _build(cls, d: dict):
+    unknown = set(d) - {f.name for f in fields(cls)}
+    if unknown:
+        raise ValueError(f"{cls.__name__} has no field {', '.join(sorted(unknown))}")
+    return cls(**d)
+
+
+def model_label(spec: ModelSpec, cfg: RunConfig) -> str:
+    if spec.label:
+        return spec.label
+    m = cfg.model
+    if spec.kind == "transformer":
+        return f"transformer LM ({m.n_layers}×d{m.d_model})"
+    if spec.kind == "unrolled":
+        return f"unrolled untied stack ({m.net_calls_per_step}×{m.n_layers} layers)"
+    if spec.kind == "single_pass":
+        return "single pass (n=T=N_sup=1)"
+    extra = "" if m.halting == "act" else f", {m.halting} steps"
+    extra += "" if m.feedback == "continuous" else ", token feedback"
+    return f"reasoner (n={m.n_latent}, T={m.n_cycles}, N_sup={m.n_sup}{extra})"
