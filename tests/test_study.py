@@ -103,6 +103,16 @@ def test_derived_models_change_one_thing():
     assert study.run_config(task, spec["reasoner"], 2).train.seed == 2
 
 
+def test_a_model_can_change_its_training_budget():
+    study = tiny_study()
+    task = study.tasks[0]
+    longer = ModelSpec("longer", overrides={"n_sup": 2}, train={"steps": 16})
+    cfg = study.run_config(task, longer, 1)
+    assert cfg.train.steps == 16 and cfg.train.seed == 1 and study.run_config(task, study.models[0], 1).train.steps == 8
+    with pytest.raises(ValueError, match="train has no field"):
+        ModelSpec("x", train={"stepz": 3})
+
+
 def test_unrolled_has_more_parameters_and_the_same_compute_per_step(smoke_data):
     vocab = smoke_data[0].vocab_size
     tied = build_model(tiny_reasoner_config(n_latent=3, n_cycles=1, n_sup=1), vocab)

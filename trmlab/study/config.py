@@ -34,8 +34,12 @@ class ModelSpec:
     groups: list = field(default_factory=lambda: ["main"])
     label: str = ""  # for the report; default: built from the config
     eval_steps: int = 0  # test-time supervision steps for the depth curve; 0 = the study's
+    train: dict = field(default_factory=dict)  # TrainConfig fields changed for this model (e.g. steps)
 
     def __post_init__(self):
+        unknown = set(self.train) - {f.name for f in fields(TrainConfig)} | ({"seed"} & set(self.train))  # seeds are the grid's
+        if unknown:
+            raise ValueError(f"model {self.name!r}: train has no field {', '.join(sorted(unknown))}")
         if self.kind not in MODEL_KINDS:
             raise ValueError(f"model {self.name!r}: unknown kind {self.kind!r}; kinds: {', '.join(MODEL_KINDS)}")
         bad = set(self.groups) - set(GROUPS)
@@ -113,7 +117,7 @@ class StudyConfig:
         """One cell's run config (the transformer still at the base width: `size_transformer` matches it)."""
         base = self.task_base(task)
         base = replace(base, name=f"{self.name}/{task.id}/{spec.name}/seed{seed}",
-                       train=replace(base.train, seed=seed))
+                       train=replace(base.train, **spec.train, seed=seed))
         m = base.model
         if spec.kind == "transformer":
             cfg = transformer_twin(base)
