@@ -19,7 +19,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from ..config import DataConfig, RunConfig, TrainConfig, transformer_twin
+from ..config import DataConfig, RunConfig, TrainConfig, _build, transformer_twin
 from ..model.config import ReasonerConfig
 
 MODEL_KINDS = ("reasoner", "transformer", "single_pass", "unrolled")
@@ -37,7 +37,8 @@ class ModelSpec:
     train: dict = field(default_factory=dict)  # TrainConfig fields changed for this model (e.g. steps)
 
     def __post_init__(self):
-        unknown = set(self.train) - {f.name for f in fields(TrainConfig)} | ({"seed"} & set(self.train))  # seeds are the grid's
+        # The seed is the grid's, not the model's.
+        unknown = set(self.train) - ({f.name for f in fields(TrainConfig)} - {"seed"})
         if unknown:
             raise ValueError(f"model {self.name!r}: train has no field {', '.join(sorted(unknown))}")
         if self.kind not in MODEL_KINDS:
@@ -89,8 +90,8 @@ class StudyConfig:
         if unknown:
             raise ValueError(f"study config has no field {', '.join(sorted(unknown))}")
         return cls(name=d["name"], base=RunConfig.from_dict(d["base"]),
-                   tasks=[_build(TaskSpec, t) for t in d["tasks"]],
-                   models=[_build(ModelSpec, m) for m in d["models"]],
+                   tasks=[_build(TaskSpec, t, "task") for t in d["tasks"]],
+                   models=[_build(ModelSpec, m, "model spec") for m in d["models"]],
                    seeds=list(d.get("seeds", [0, 1, 2])), eval_steps=d.get("eval_steps", 64))
 
     @classmethod
@@ -108,13 +109,13 @@ class StudyConfig:
 
     def task_base(self, task: TaskSpec) -> RunConfig:
         """The base reasoner's run config on one task."""
-        data = _build(DataConfig, {**asdict(self.base.data), **task.data})
-        train = _build(TrainConfig, {**asdict(self.base.train), **task.train})
+        data = _build(DataConfig, {**asdict(self.base.data), **task.data}, f"task {task.id!r} data")
+        train = _build(TrainConfig, {**asdict(self.base.train), **task.train}, f"task {task.id!r} train")
         model = replace(self.base.model, **task.model)
         return replace(self.base, model=model, data=data, train=train)
 
     def run_config(self, task: TaskSpec, spec: ModelSpec, seed: int) -> RunConfig:
-        """One cell's run config (the transformer still at the base width: `size_transformer` matches it)."""
+        """One cell's run config (the transformer still at the base width: `plan_cells` matches it)."""
         base = self.task_base(task)
         base = replace(base, name=f"{self.name}/{task.id}/{spec.name}/seed{seed}",
                        train=replace(base.train, **spec.train, seed=seed))
@@ -127,13 +128,6 @@ class StudyConfig:
         elif spec.kind == "unrolled":
             m = replace(m, untied=True, n_latent=m.net_calls_per_step - 1, n_cycles=1, n_sup=1)
         return replace(base, model=replace(m, **spec.overrides))
-
-
-def _build(cls, d: dict):
-    unknown = set(d) - {f.name for f in fields(cls)}
-    if unknown:
-        raise ValueError(f"{cls.__name__} has no field {', '.join(sorted(unknown))}")
-    return cls(**d)
 
 
 def model_label(spec: ModelSpec, cfg: RunConfig) -> str:

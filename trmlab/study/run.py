@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -24,7 +23,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ..compare import ModelRun, majority_baseline, train_or_resume
+from ..compare import ModelRun, _command, majority_baseline, train_or_resume
 from ..config import RunConfig
 from ..data import load_splits
 from ..evaluation import evaluate
@@ -79,7 +78,7 @@ def run_study(study: StudyConfig, out_root: str | Path = "runs", *, jobs: int = 
     out.mkdir(parents=True, exist_ok=True)
     (out / "study.json").write_text(json.dumps(study.to_dict(), indent=2))
     tasks = _available_tasks(study, data_dir)
-    data = {t.id: load_splits(study.task_base(t).data) for t in tasks}
+    data = {t.id: _data_for(study.task_base(t)) for t in tasks}  # cells run in this process reuse it
     cells = plan_cells(study, out, tasks, {tid: tok.vocab_size for tid, (tok, _) in data.items()})
     pending = [c for c in cells if not _finished(c)]
     if report_only:
@@ -218,6 +217,3 @@ def _train_halt_step(run_dir: Path) -> float | None:
     tail = halts[-max(len(halts) // 4, 1):]
     return sum(tail) / len(tail) if tail else None
 
-
-def _command() -> str:
-    return " ".join(["trmlab", *map(shlex.quote, sys.argv[1:])])
