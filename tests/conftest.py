@@ -3,7 +3,7 @@ import torch
 
 from trmlab.config import preset
 from trmlab.data import load_splits
-from trmlab.model import ReasonerConfig, TransformerConfig, build_model
+from trmlab.model import HRMConfig, ReasonerConfig, TransformerConfig, build_model
 
 torch.set_num_threads(2)
 
@@ -38,6 +38,7 @@ MODEL_VARIANTS = {
     "reasoner-distinct-slots": lambda: tiny_reasoner_config(distinct_slots=True),
     "reasoner-token-feedback": lambda: tiny_reasoner_config(distinct_slots=True, feedback="tokens"),
     "unrolled": lambda: tiny_reasoner_config(untied=True, n_cycles=1, n_latent=3, n_sup=2),
+    "hrm": lambda: HRMConfig(**{**vars(tiny_reasoner_config()), "n_latent": 2, "n_cycles": 2}),
     "transformer": lambda: tiny_transformer_config(),
 }
 

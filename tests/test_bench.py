@@ -7,11 +7,11 @@ from trmlab.cli import main
 
 
 def test_bench_harness_reports_throughput_mfu_and_memory(tmp_path):
-    results = bench.run_bench(["reasoner-tiny", "transformer-tiny"], ["bf16"], repeats=1, warmup=1,
+    results = bench.run_bench(["reasoner-tiny", "transformer-tiny", "hrm-tiny"], ["bf16"], repeats=1, warmup=1,
                               isolate=False, peak_shapes=[(512, 512, 512)], log=lambda *_: None)
     assert results["peak"]["bf16"]["flops_per_s"] > 0
     assert results["environment"]["threads"] >= 1
-    assert [c["name"] for c in results["cases"]] == ["reasoner-tiny", "transformer-tiny"]
+    assert [c["name"] for c in results["cases"]] == ["reasoner-tiny", "transformer-tiny", "hrm-tiny"]
     for case in results["cases"]:
         train, ev = case["train"], case["eval"]
         assert case["params"] > 0 and case["seq_len"] > 0 and case["batch"] == bench.TINY["batch"]

@@ -181,7 +181,9 @@ def test_every_preset_builds_and_plans(tmp_path):
         vocab = {t.id: 600 for t in study.tasks}
         cells = plan_cells(study, tmp_path, study.tasks, vocab)
         assert len(cells) == sum(len(study.models_for(t)) for t in study.tasks) * len(study.seeds)
-        assert len(study.seeds) >= 2
+        # every comparison a CPU runs has seeds to tell noise from an effect; the GPU-sized grid
+        # studies and the test-only grid smokes are one seed each
+        assert len(study.seeds) >= 2 or name.endswith(("-paper", "-smoke")) and name != "paper", name
 
 
 def test_paper_preset_is_10_to_20m_parameters_and_trains_on_cpu(tmp_path):

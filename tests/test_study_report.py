@@ -168,3 +168,53 @@ def test_study_report_single_model_two_tasks(tmp_path):
     assert "## Task `logic`" in text and "vs every other model" not in text
     assert "### Accuracy vs test-time" not in text  # no recursive model
     assert (tmp_path / "logic_by_difficulty.png").exists()
+
+
+# --- grid puzzles -----------------------------------------------------------------------------
+
+GRID_MODELS = {"trm-mlp": ("TRM-MLP", "reasoner", True), "hrm": ("HRM", "hrm", True),
+               "direct": ("direct prediction", "reasoner", False)}
+SUDOKU = ("3002104301300320", "3412124321344321")
+MAZE = ("#####" "#S  #" "# # #" "#  G#" "#####", "#####" "#Soo#" "# #o#" "#  G#" "#####")
+
+
+def grid_cell(task, mid, seed, board, rng):
+    """A grid cell as `trmlab study` records it: exact and cell accuracy, extra eval set, boards."""
+    label, kind, recursive = GRID_MODELS[mid]
+    steps = 4 if recursive else 1
+    question, answer = board
+
+    def summary(base):
+        cells = [min(1.0, base + 0.1 * s + rng.uniform(0, 0.05)) for s in range(steps)]
+        exact = [max(0.0, c - 0.5) for c in cells]
+        return {"n": 16, "step": min(3, steps), "accuracy": exact[min(3, steps) - 1], "accuracy_by_step": exact,
+                "cell_accuracy": cells[min(3, steps) - 1], "cell_accuracy_by_step": cells}
+    wrong = "".join("?" if i % 3 == 0 else ch for i, ch in enumerate(answer))
+    by_step = {str(s): (answer if s == 4 else wrong) for s in (1, 2, 4) if s <= steps}
+    return {"task": task, "model": mid, "label": label, "groups": ["main"], "seed": seed, "kind": kind,
+            "recursive": recursive, "params": 1000, "wall_s": 3.0, "train_flops": 1e9, "train_steps": 10,
+            "best_checkpoint_step": 10, "train_mean_halt_step": 2.5 if recursive else 1.0,
+            "n_latent": 2, "n_cycles": 2, "n_sup": 3 if recursive else 1,
+            "config": {"kind": kind, "answer_len": 0, "n_layers": 1}, "eval_steps": steps,
+            "eval": {"dev": summary(0.5), "test": summary(0.5), "ood": summary(0.4), "harder": summary(0.3)},
+            "boards": [{"question": question, "answer": answer, "by_step": by_step}] * 3}
+
+
+def test_study_report_grid_tasks(tmp_path):
+    rng = random.Random(0)
+    cells = [grid_cell("sudoku", mid, seed, SUDOKU, rng) for mid in GRID_MODELS for seed in (0, 1)]
+    cells += [grid_cell("maze", mid, 0, MAZE, rng) for mid in GRID_MODELS]
+    results = {"name": "grids", "eval_steps": 4, "tasks": {}, "cells": cells}
+    text = write_study_report(results, tmp_path).read_text()
+    assert "transformer" not in text.split("## Task")[0]  # no transformer in a grid study
+    for task in ("sudoku", "maze"):
+        section = text.split(f"## Task `{task}`")[1].split("\n## ")[0]
+        assert "cell acc" in section and "cell accuracy" in section.lower() and "harder exact" in section
+        assert "### Exact and cell accuracy vs test-time supervision steps" in section
+        assert "| 1 step | 2 steps | 4 steps |" in section and " / " in section
+        assert "### Boards, step by step" in section and "wrong (x)" in section
+        for png in (f"{task}_steps.png", f"{task}_boards_trm-mlp.png"):
+            assert (tmp_path / png).read_bytes()[:8] == PNG_MAGIC
+            assert f"]({png})" in section
+    assert "± " in text.split("## Task `maze`")[0]  # two sudoku seeds: mean ± sd
+    assert "| harder |" in text  # extra eval set in the comparisons

@@ -132,10 +132,10 @@ TINY = dict(A, d_model=32, n_layers=1, n_heads=2, seq_len=16, batch=8, n_latent=
 # The default preset's LM on fixed-length synthetic rows (its typical trimmed batch width:
 # 120 question tokens + 4 answer tokens, vocabulary 99): the shape GPT-2 is compared at.
 DEFAULT_LM_FIXED = dict(question_len=120, answer_len=4, vocab=99)
-CASE_NAMES = ("reasoner-a", "reasoner-mlp-a", "transformer-a", "reasoner-default", "transformer-default",
-              "reasoner-paper", "transformer-default-fixed", "reasoner-tiny", "transformer-tiny")
-CASE_GROUPS = {"a": CASE_NAMES[:3], "default": CASE_NAMES[3:5], "paper": CASE_NAMES[5:6],
-               "all": CASE_NAMES[:6], "tiny": CASE_NAMES[7:]}
+CASE_NAMES = ("reasoner-a", "reasoner-mlp-a", "transformer-a", "hrm-a", "reasoner-default", "transformer-default",
+              "reasoner-paper", "transformer-default-fixed", "reasoner-tiny", "transformer-tiny", "hrm-tiny")
+CASE_GROUPS = {"a": CASE_NAMES[:4], "default": CASE_NAMES[4:6], "paper": CASE_NAMES[6:7],
+               "all": CASE_NAMES[:7], "tiny": CASE_NAMES[8:]}
 
 
 def synthetic_split(n: int, question_len: int, answer_len: int, vocab: int = 11, seed: int = 0):
@@ -156,8 +156,9 @@ def synthetic_split(n: int, question_len: int, answer_len: int, vocab: int = 11,
 def case_config(name: str, precision: str = "bf16", threads: int = 0, batch: int | None = None):
     """(RunConfig, (tokenizer, splits)) of a named case."""
     from .config import RunConfig, TrainConfig, preset
-    from .model import ReasonerConfig, TransformerConfig
-    a = {"reasoner-paper": dict(A, d_model=512), "reasoner-tiny": TINY, "transformer-tiny": TINY}.get(name, A)
+    from .model import HRMConfig, ReasonerConfig, TransformerConfig
+    a = {"reasoner-paper": dict(A, d_model=512), "reasoner-tiny": TINY, "transformer-tiny": TINY,
+         "hrm-tiny": TINY}.get(name, A)
     train = TrainConfig(precision=precision, threads=threads, warmup=10, steps=10**6,
                         batch_size=batch or a["batch"], eval_batch_size=batch or a["batch"],
                         device="auto")
@@ -171,6 +172,9 @@ def case_config(name: str, precision: str = "bf16", threads: int = 0, batch: int
             model = ReasonerConfig(**common, n_latent=a["n_latent"], n_cycles=a["n_cycles"], n_sup=16,
                                    n_registers=a["n_registers"], question_len=q_len,
                                    mixer="mlp" if "mlp" in name else "attention")
+        elif name.startswith("hrm"):  # HRM's own recursion: 2 low x 2 high updates, plus the Q target pass
+            q_len = a["seq_len"] - a["n_registers"] - a["answer_len"]
+            model = HRMConfig(**common, n_sup=16, n_registers=a["n_registers"], question_len=q_len)
         else:
             q_len = a["seq_len"] - a["answer_len"]
             model = TransformerConfig(**common)
@@ -210,14 +214,17 @@ def bench_case(name: str, *, precision: str = "bf16", repeats: int = 5, warmup: 
     device, model = trainer.device, trainer.model
     reset_peak_memory(device)
     seen, widths = [], []
-    split, batch_of = trainer.objective.data, trainer.objective.data.batch
+    # Record the question width each step really reads: the reasoner embeds its carry
+    # every step, the LM fetches a fresh batch.
+    owner, attr = (model, "embed") if cfg.model.recursive else (trainer.objective.data, "batch")
+    read = getattr(owner, attr)
 
-    def recording_batch(*a, **k):  # the question width each step really reads
-        b = batch_of(*a, **k)
-        widths.append(b["question"].shape[1])
-        return b
+    def recording(question, *a, **k):
+        out = read(question, *a, **k)
+        widths.append((question if cfg.model.recursive else out["question"]).shape[1])
+        return out
 
-    split.batch = recording_batch
+    setattr(owner, attr, recording)
 
     def step():
         loss, stats = trainer.train_step()
@@ -228,10 +235,10 @@ def bench_case(name: str, *, precision: str = "bf16", repeats: int = 5, warmup: 
     s = statistics.median(times)
     rows = statistics.mean(st["rows"] for st in timed)
     flops = statistics.mean(st["flops"] for st in timed)
-    del split.batch
+    delattr(owner, attr)
     width = cfg.model.fixed_question_width  # as `evaluate`
     q_width = statistics.mean(widths[warmup:])
-    seq = model.sequence_len(q_width) if cfg.model.kind == "reasoner" else q_width + cfg.model.answer_len
+    seq = model.sequence_len(q_width) if cfg.model.recursive else q_width + cfg.model.answer_len
     train = {"s_per_step": spread(times), "examples_per_s": rows / s, "tokens_per_s": rows * seq / s,
              "flops_per_step": flops, "flops_per_s": flops / s, "peak_memory_mb": peak_memory_mb(device)}
 
@@ -240,15 +247,18 @@ def bench_case(name: str, *, precision: str = "bf16", repeats: int = 5, warmup: 
     batch_ = data[1]["dev"].batch(torch.arange(min(cfg.train.eval_batch_size, len(data[1]["dev"]))),
                                   device, width=width)
     B, Lq = batch_["question"].shape
-    steps = eval_steps if cfg.model.kind == "reasoner" else None
+    steps = eval_steps if cfg.model.recursive else None
+
+    decoded = []
 
     def predict():
         with autocast(device, cfg.train.precision):
-            ema.predict(batch_, steps)
+            out = ema.predict(batch_, steps)
+        decoded.append(int(out.get("decode_steps", 0)))
 
     ev_times = time_it(predict, warmup=1, repeats=max(1, min(repeats, 3)), device=device)
     ev_s = statistics.median(ev_times)
-    ev_flops = B * (model.step_flops(Lq, train=False) * steps if steps else _lm_decode_flops(model, Lq))
+    ev_flops = B * (model.step_flops(Lq, train=False) * steps if steps else _lm_decode_flops(model, Lq, decoded[-1]))
     evaluation = {"s_per_batch": spread(ev_times), "batch": B, "steps": steps or 1,
                   "examples_per_s": B / ev_s, "flops_per_s": ev_flops / ev_s}
     m = cfg.model
@@ -259,12 +269,13 @@ def bench_case(name: str, *, precision: str = "bf16", repeats: int = 5, warmup: 
             "batch": cfg.train.batch_size, "seq_len": seq, "train": train, "eval": evaluation}
 
 
-def _lm_decode_flops(model, question_len: int) -> int:
-    """Greedy decoding recomputes the whole prefix for every generated token (no KV cache)."""
+def _lm_decode_flops(model, question_len: int, decode_steps: int) -> int:
+    """Greedy decoding recomputes the whole prefix for every generated token (no KV cache),
+    for as many tokens as it really generated (it stops when every row has ended)."""
     from .model.blocks import stack_forward_flops
     c = model.cfg
     total = 0
-    for t in range(c.answer_len):
+    for t in range(decode_steps):
         L = question_len + 1 + t
         total += stack_forward_flops(c.n_layers, c.d_model, c.ffn_expansion, c.ffn_multiple, L,
                                      attended=(L + 1) // 2) + 2 * c.d_model * model.vocab_size

@@ -3,7 +3,7 @@
     trmlab compare [--preset default|smoke]      the main job: reasoner vs same-size transformer
     trmlab study   cpu-quick|cpu|paper|FILE.json  the study: models × tasks × seeds, with statistics
     trmlab train   [--preset P | --config run.json] [--model reasoner|transformer]
-    trmlab eval    CHECKPOINT [--split dev|test|ood] [--steps S]
+    trmlab eval    CHECKPOINT [--split dev|test|ood|all] [--steps S] [-k KNOB=VALUE]
     trmlab solve   CHECKPOINT "question"          watch the reasoner think, step by step
     trmlab data    list | show | stats | export   the tasks
 
@@ -12,6 +12,7 @@ Errors in what the user gave (files, names, configs) print one line and exit 2.
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
 from pathlib import Path
 
@@ -38,6 +39,7 @@ def _run_config(args) -> RunConfig:
     cfg = RunConfig.load(args.config) if args.config else preset(args.preset)
     if args.task:
         cfg.data.task, cfg.data.knobs = args.task, {}
+        _fit_layout(cfg)
     if args.data_dir:
         cfg.data.knobs["data_dir"] = args.data_dir
     cfg = apply_overrides(cfg, args.override)
@@ -46,6 +48,20 @@ def _run_config(args) -> RunConfig:
     if args.seed is not None:
         cfg.train.seed = args.seed
     return cfg
+
+
+def _fit_layout(cfg: RunConfig) -> None:
+    """A grid task reads its answer in place, a text task in answer slots: switch a preset made
+    for the other kind (`trmlab train --task sudoku` from the text default)."""
+    from .tasks import make_task
+    from .tasks.grid import GridTask
+    task = make_task(cfg.data.task)
+    if isinstance(task, GridTask) and cfg.data.answer_len:
+        rows, cols = task.shape()
+        cfg.data.answer_len = cfg.model.answer_len = 0
+        cfg.data.max_question_len = max(cfg.data.max_question_len, rows * cols)
+        if cfg.model.mixer == "mlp":
+            cfg.model.question_len = rows * cols
 
 
 def cmd_compare(args) -> int:
@@ -96,21 +112,37 @@ def cmd_train(args) -> int:
 def cmd_eval(args) -> int:
     from dataclasses import replace
 
-    from .data import load_splits
+    from .data import load_eval_set, load_splits
     from .evaluation import evaluate
     from .training.trainer import load_model
     from .training.precision import pick_device
     device = pick_device("auto")
     model, cfg, tokenizer, meta = load_model(args.checkpoint, ema=not args.raw, device=device)
-    data_cfg = replace(cfg.data, **{f"n_{s}": 0 for s in ("train", "dev", "test", "ood") if s != args.split})
-    if args.n:
-        setattr(data_cfg, f"n_{args.split}", args.n)
-    _, splits = load_splits(data_cfg, splits=(args.split,), tokenizer=tokenizer)
-    result = evaluate(model, splits[args.split], tokenizer, steps=args.steps or None, device=device,
+    knobs = dict(cfg.data.knobs)
+    for item in args.knob:  # e.g. -k source=top1465: another set of the same task
+        key, _, raw = item.partition("=")
+        try:
+            knobs[key] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            knobs[key] = raw
+    if args.data_dir:
+        knobs["data_dir"] = args.data_dir
+    data_cfg = replace(cfg.data, knobs=knobs)
+    if args.split == "all":  # every example of a file-backed set (e.g. top1465)
+        split = load_eval_set(data_cfg, "all", args.n or 10**9, tokenizer)
+    else:
+        data_cfg = replace(data_cfg, **{f"n_{s}": 0 for s in ("train", "dev", "test", "ood") if s != args.split})
+        if args.n:
+            setattr(data_cfg, f"n_{args.split}", args.n)
+        split = load_splits(data_cfg, splits=(args.split,), tokenizer=tokenizer)[1][args.split]
+    result = evaluate(model, split, tokenizer, steps=args.steps or None, device=device,
                       batch_size=cfg.train.eval_batch_size, precision=cfg.train.precision)
     s = result.summary()
     print(f"{args.checkpoint} (step {meta['step']}, {meta['params']:,} params) on {cfg.data.task}/{args.split}, "
           f"{s['n']} examples: accuracy {s['accuracy']:.3f} after {result.steps} step(s)")
+    if "cell_accuracy" in s:
+        print(f"cell accuracy {s['cell_accuracy']:.3f}; by supervision step: "
+              + " ".join(f"{i + 1}:{a:.3f}" for i, a in enumerate(s["cell_accuracy_by_step"])))
     if result.steps > 1:
         print("accuracy by supervision step: " + " ".join(f"{i + 1}:{a:.3f}" for i, a in enumerate(s["accuracy_by_step"])))
         print(f"halting: mean step {s['mean_halt_step']:.2f}, never {s['never_halted']:.1%}, "
@@ -121,15 +153,24 @@ def cmd_eval(args) -> int:
 
 def cmd_solve(args) -> int:
     from .data import TooLongError
+    from .evaluation.evaluate import board_text
+    from .tasks.grid import render
     from .training.trainer import load_model
     model, cfg, tokenizer, _ = load_model(args.checkpoint)
-    if cfg.model.kind != "reasoner":
+    if not cfg.model.recursive:
         print("solve shows the reasoner's steps; this checkpoint is a "
               f"{cfg.model.kind}", file=sys.stderr)
     ids = tokenizer.encode(args.question)
     limit = cfg.model.question_len or cfg.data.max_question_len
     if len(ids) > limit:
         raise TooLongError(f"question has {len(ids)} tokens; this model reads at most {limit}")
+    cols = 0
+    if cfg.model.answer_len == 0:  # a grid puzzle: the question is the whole board, row-major
+        from .data import make_data_task
+        rows, cols = make_data_task(cfg.data).shape()
+        if len(ids) != rows * cols:
+            raise ValueError(f"a {cfg.data.task} board has {rows * cols} cells ({rows}x{cols}, row-major); "
+                             f"got {len(ids)} characters")
     width = cfg.model.fixed_question_width or len(ids)
     question = torch.zeros(1, width, dtype=torch.long)
     question[0, :len(ids)] = torch.tensor(ids)
@@ -138,10 +179,13 @@ def cmd_solve(args) -> int:
     print(args.question)
     halts = out.get("halt_logits")
     for step, tokens in enumerate(out["tokens"]):
-        line = f"step {step + 1:3d}: {tokenizer.decode(tokens[0])!r}"
+        answer = tokenizer.decode(tokens[0]) if not cols else board_text(tokens[0], tokenizer)
+        line = f"step {step + 1:3d}: {answer!r}" if not cols else f"step {step + 1:3d}:"
         if halts is not None:
             line += f"   halt probability {torch.sigmoid(halts[step, 0]).item():.3f}"
         print(line)
+        if cols:
+            print("\n".join("    " + row for row in render(answer, cols)))
     return 0
 
 
@@ -176,7 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="evaluate a checkpoint")
     p.add_argument("checkpoint", type=Path)
-    p.add_argument("--split", default="dev", choices=["train", "dev", "test", "ood"])
+    p.add_argument("--split", default="dev", choices=["train", "dev", "test", "ood", "all"],
+                   help="all: every example of a file-backed set, e.g. -k source=top1465")
+    p.add_argument("-k", "--knob", action="append", default=[], metavar="NAME=VALUE",
+                   help="change a task knob for this evaluation, e.g. -k source=diabolical (repeatable)")
+    p.add_argument("--data-dir", help="folder of the real data sets (default: $TRMLAB_DATA_DIR)")
     p.add_argument("--steps", type=int, default=0, help="supervision steps (default: the model's N_sup)")
     p.add_argument("--n", type=int, default=0, help="examples (default: the run's split size)")
     p.add_argument("--raw", action="store_true", help="the raw weights instead of the EMA")

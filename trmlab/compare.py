@@ -74,7 +74,7 @@ def run_compare(cfg: RunConfig, out_root: str | Path = "runs", *, resume: bool =
         meta = train_or_resume(run, (tokenizer, splits), resume, progress)
         device = pick_device(run.cfg.train.device)
         model, _, _, best_meta = load_model(run.run_dir / "checkpoints" / "best.safetensors", device=device)
-        steps = eval_steps if run.cfg.model.kind == "reasoner" else None
+        steps = eval_steps if run.cfg.model.recursive else None
         evals = {s: evaluate(model, splits[s], tokenizer, steps=steps, device=device,
                              batch_size=run.cfg.train.eval_batch_size, precision=run.cfg.train.precision)
                  for s in EVAL_SPLITS if s in splits}
@@ -88,7 +88,7 @@ def run_compare(cfg: RunConfig, out_root: str | Path = "runs", *, resume: bool =
             "rows_per_s": totals["rows"] / max(totals["wall_s"], 1e-9),
             "examples_per_s": totals["new_examples"] / max(totals["wall_s"], 1e-9),
             # The reasoner's headline is at its trained depth; the curve goes further.
-            "eval": {s: r.summary(n_sup if run.cfg.model.kind == "reasoner" else 1) for s, r in evals.items()},
+            "eval": {s: r.summary(n_sup if run.cfg.model.recursive else 1) for s, r in evals.items()},
         }
     with open(out / "results.json", "w") as f:
         json.dump(results, f, indent=2)

@@ -42,6 +42,8 @@ class TrainConfig:
     beta2: float = 0.95
     grad_clip: float = 1.0
     optimizer: str = "adamw"  # or "adam_atan2"
+    puzzle_lr: float = 1e-2  # sign-SGD on per-puzzle embeddings (model.puzzle_ids), same schedule
+    puzzle_weight_decay: float = 0.1
     ema: float = 0.999
     precision: str = "bf16"  # or "fp32"
     seed: int = 0
@@ -152,7 +154,19 @@ def _preset_smoke() -> RunConfig:
     )
 
 
-PRESETS = {"default": _preset_default, "smoke": _preset_smoke}
+def _grid_preset(study: str, model: str):
+    """One model of a grid study as a single run: `trmlab train --preset sudoku`."""
+    def make() -> RunConfig:
+        from .study.presets import load_study
+        s = load_study(study)
+        spec = next(m for m in s.models if m.name == model)
+        return replace(s.run_config(s.tasks[0], spec, s.seeds[0]), name=study.removesuffix("-cpu"))
+    make.__doc__ = f"{model} from the `{study}` study (a grid puzzle, on a CPU)."
+    return make
+
+
+PRESETS = {"default": _preset_default, "smoke": _preset_smoke,
+           "sudoku": _grid_preset("sudoku-cpu", "trm-mlp"), "maze": _grid_preset("maze-cpu", "trm-att")}
 
 
 def preset(name: str) -> RunConfig:

@@ -1,7 +1,8 @@
 """From examples to tensors: tokenised once, batched by indexing, streamed resumably.
 
 A split is held as padded tensors (question right-padded with PAD; answer as its
-tokens, EOS, then PAD), so the training loop never touches Python strings. The
+tokens, EOS, then PAD; for grid puzzles, in place: one token per board cell), so the
+training loop never touches Python strings. The
 stream of training indices is a seeded permutation per epoch whose position is
 saved in every checkpoint, so a resumed run sees exactly the examples it would
 have seen.
@@ -28,6 +29,8 @@ class EncodedSplit:
     answer: torch.Tensor  # [N, F]
     difficulty: torch.Tensor  # [N]
     skipped: int = 0  # examples dropped because they did not fit
+    augment: object = None  # grids, training split: (n, torch.Generator) -> (perm, symbol_map) or None
+    puzzle: torch.Tensor | None = None  # [N] puzzle identifiers (ARC: one learned embedding each)
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -43,9 +46,11 @@ class EncodedSplit:
         question = self.question[idx, :width]
         if width > question.shape[1]:
             question = torch.nn.functional.pad(question, (0, width - question.shape[1]), value=PAD)
-        return {"question": question.to(device),
-                "question_len": qlen.to(device),
-                "answer": self.answer[idx].to(device)}
+        out = {"question": question.to(device), "question_len": qlen.to(device),
+               "answer": self.answer[idx].to(device)}
+        if self.puzzle is not None:
+            out["puzzle"] = self.puzzle[idx].to(device)
+        return out
 
     def batches(self, batch_size: int, device="cpu", width: int | None = None):
         for start in range(0, len(self), batch_size):
@@ -54,18 +59,28 @@ class EncodedSplit:
 
 
 def encode(examples: list[Example], tokenizer, answer_len: int, max_question_len: int,
-           too_long: str = "error", where: str = "") -> EncodedSplit:
+           too_long: str = "error", where: str = "", unscored: str = "") -> EncodedSplit:
     """Tokenise examples. Questions longer than `max_question_len` tokens, or answers that
     do not fit `answer_len - 1` tokens plus EOS, are rejected (too_long='error') or
-    dropped and counted (too_long='skip'); never truncated."""
+    dropped and counted (too_long='skip'); never truncated.
+
+    `answer_len=0` encodes answers in place: one token per question token, no EOS (grid
+    puzzles); answer characters in `unscored` become PAD (not scored, e.g. ARC's padding)."""
     if too_long not in ("error", "skip"):
         raise ValueError(f"too_long must be 'error' or 'skip', not {too_long!r}")
     kept, qs, ans = [], [], []
     for i, ex in enumerate(examples):
-        q, a = tokenizer.encode(ex.question), tokenizer.encode(ex.answer) + [EOS]
-        problem = (f"question has {len(q)} tokens (limit {max_question_len})" if len(q) > max_question_len
-                   else f"answer {ex.answer!r} needs {len(a)} slots (answer_len {answer_len})"
-                   if len(a) > answer_len else "empty question" if not q else None)
+        q = tokenizer.encode(ex.question)
+        if answer_len:
+            a = tokenizer.encode(ex.answer) + [EOS]
+            problem = (f"question has {len(q)} tokens (limit {max_question_len})" if len(q) > max_question_len
+                       else f"answer {ex.answer!r} needs {len(a)} slots (answer_len {answer_len})"
+                       if len(a) > answer_len else "empty question" if not q else None)
+        else:
+            a = [PAD if c in unscored else t for c, t in zip(ex.answer, tokenizer.encode(ex.answer))]
+            problem = (f"board has {len(q)} cells (limit {max_question_len})" if len(q) > max_question_len
+                       else f"answer has {len(a)} cells, its board {len(q)}" if len(a) != len(q)
+                       else "empty board" if not q else None)
         if problem:
             if too_long == "error":
                 raise TooLongError(f"{where}example {i}: {problem}; raise the limit or use too_long='skip'")
@@ -75,7 +90,7 @@ def encode(examples: list[Example], tokenizer, answer_len: int, max_question_len
         ans.append(a)
     width = max((len(q) for q in qs), default=1)
     question = torch.full((len(qs), width), PAD, dtype=torch.long)
-    answer = torch.full((len(qs), answer_len), PAD, dtype=torch.long)
+    answer = torch.full((len(qs), answer_len or width), PAD, dtype=torch.long)
     for i, (q, a) in enumerate(zip(qs, ans)):
         question[i, :len(q)] = torch.tensor(q)
         answer[i, :len(a)] = torch.tensor(a)
@@ -126,22 +141,59 @@ class IndexStream:
         self.epoch, self.offset, self._perm = state["epoch"], state["offset"], None
 
 
-def load_splits(cfg, splits=("train", "dev", "test", "ood"), tokenizer=None):
-    """(tokenizer, {split: EncodedSplit}) for a DataConfig; deterministic from cfg.seed."""
+def make_data_task(cfg):
+    """The task a DataConfig names, checked against the data layout it asks for."""
     from .tasks import make_task
-    from .tokenizer import build_tokenizer
+    from .tasks.grid import GridTask
 
     task = make_task(cfg.task, **{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.knobs.items()})
+    grid = isinstance(task, GridTask)
+    if grid and (cfg.answer_len or cfg.tokenizer != "char"):
+        raise ValueError(f"task {cfg.task!r} is a grid puzzle: its answer is read in place "
+                         f"(set data.answer_len=0, model.answer_len=0) with the char tokenizer")
+    if not grid and not cfg.answer_len:
+        raise ValueError(f"data.answer_len=0 (answers in place) is for grid puzzles; {cfg.task!r} is not one")
+    return task
+
+
+def load_splits(cfg, splits=("train", "dev", "test", "ood"), tokenizer=None):
+    """(tokenizer, {split: EncodedSplit}) for a DataConfig; deterministic from cfg.seed."""
+    from .tokenizer import CharTokenizer, build_tokenizer
+
+    task = make_data_task(cfg)
     sizes = {"train": cfg.n_train, "dev": cfg.n_dev, "test": cfg.n_test, "ood": cfg.n_ood}
     drawn = {split: task.examples(split, sizes[split], cfg.seed) for split in splits if sizes[split] > 0}
+    alphabet = getattr(task, "alphabet", "")
+    if tokenizer is None and alphabet:  # grids: one token per symbol of the task's alphabet
+        tokenizer = CharTokenizer(alphabet)
     if tokenizer is None:  # BPE learns from the training split only (drawn for it if not asked for)
         train = []
         if cfg.tokenizer != "char":
             train = drawn.get("train") or task.examples("train", cfg.n_train, cfg.seed)
         tokenizer = build_tokenizer(cfg.tokenizer, [t for ex in train for t in (ex.question, ex.answer)],
                                     cfg.bpe_vocab_size)
-    out = {}
-    for split, examples in drawn.items():
-        out[split] = encode(examples, tokenizer, cfg.answer_len, cfg.max_question_len,
-                            cfg.too_long, where=f"task {cfg.task!r} split {split!r}: ")
+    out = {split: encode_for(task, cfg, examples, tokenizer, split) for split, examples in drawn.items()}
+    if "train" in out:
+        out["train"].augment = getattr(task, "sample_augmentations", None)
     return tokenizer, out
+
+
+def encode_for(task, cfg, examples: list[Example], tokenizer, split: str) -> EncodedSplit:
+    where = f"task {cfg.task!r} split {split!r}: "
+    out = encode(examples, tokenizer, cfg.answer_len, cfg.max_question_len, cfg.too_long,
+                 where=where, unscored=getattr(task, "unscored", ""))
+    names = task.puzzle_names() if hasattr(task, "puzzle_names") else None
+    if names:
+        index = {name: i for i, name in enumerate(names)}
+        unknown = sorted({ex.family for ex in out.examples} - set(index))
+        if unknown:
+            raise ValueError(f"{where}puzzles without an identifier: {', '.join(unknown[:5])}")
+        out.puzzle = torch.tensor([index[ex.family] for ex in out.examples], dtype=torch.long)
+    return out
+
+
+def load_eval_set(cfg, split: str, n: int, tokenizer) -> EncodedSplit:
+    """An extra held-out set for evaluation only (e.g. Sudoku's top1465 with split 'all'),
+    encoded with a trained model's tokenizer."""
+    task = make_data_task(cfg)
+    return encode_for(task, cfg, task.examples(split, n, cfg.seed), tokenizer, split)

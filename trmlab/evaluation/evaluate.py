@@ -3,7 +3,9 @@
 For the reasoner, one pass over S supervision steps gives the decoded answer after
 every step (accuracy vs depth, any S, beyond training's N_sup too) and the step at
 which the halting head would have stopped. The transformer has one "step".
-Accuracy always means `answers_match(decoded, target)`, the tasks' one scoring rule.
+Accuracy always means `answers_match(decoded, target)`, the tasks' one scoring rule;
+for grid puzzles (answers in place) it is the whole board right, token for token, and
+cell accuracy is reported beside it.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import torch
 
 from ..data import EncodedSplit
 from ..tasks import answers_match
+from ..tokenizer import PAD, SPECIALS
 from ..training.precision import autocast
 
 
@@ -23,6 +26,8 @@ class EvalResult:
     halt_step: torch.Tensor  # [N] long, 1-based first step with halt prob > 0.5; S+1 = never
     predictions: list[str]  # decoded answers after the last step
     difficulty: torch.Tensor  # [N]
+    cells: torch.Tensor | None = None  # [S, N] float: share of scored cells right (grids only)
+    fill: torch.Tensor | None = None  # [S, N] float: share right of the cells the answer changes
 
     @property
     def steps(self) -> int:
@@ -56,9 +61,16 @@ class EvalResult:
     def summary(self, step: int | None = None) -> dict:
         """Headline numbers at `step` (default: the last step run), the whole depth curve, halting."""
         step = min(step or self.steps, self.steps)
-        return {"n": self.correct.shape[1], "step": step, "accuracy": self.accuracy_at(step),
-                "accuracy_by_step": self.accuracy_by_step(),
-                "accuracy_by_difficulty": self.accuracy_by_difficulty(step), **self.halting()}
+        out = {"n": self.correct.shape[1], "step": step, "accuracy": self.accuracy_at(step),
+               "accuracy_by_step": self.accuracy_by_step(),
+               "accuracy_by_difficulty": self.accuracy_by_difficulty(step), **self.halting()}
+        if self.cells is not None:
+            out["cell_accuracy"] = self.cells[step - 1].mean().item() if self.cells.numel() else 0.0
+            out["cell_accuracy_by_step"] = self.cells.mean(1).tolist()
+            # Cells the model must change (Sudoku blanks, maze path): copying the board scores 0.
+            out["fill_accuracy"] = self.fill[step - 1].mean().item() if self.fill.numel() else 0.0
+            out["fill_accuracy_by_step"] = self.fill.mean(1).tolist()
+        return out
 
 
 def mean_by(keys: torch.Tensor, values: torch.Tensor) -> dict[int, float]:
@@ -74,16 +86,26 @@ def evaluate(model, split: EncodedSplit, tokenizer, *, steps: int | None = None,
     """Accuracy of `model` on `split` after each of `steps` supervision steps."""
     model.eval()
     width = model.cfg.fixed_question_width
-    per_step, halts, final = [], [], []
+    in_place = model.cfg.answer_len == 0
+    per_step, halts, final, cells, fill = [], [], [], [], []
     for idx, batch in split.batches(batch_size, device, width):
         with autocast(device, precision):
             out = model.predict(batch, steps)
         tokens = out["tokens"].cpu()  # [S, B, F]
-        targets = [split.examples[i].answer for i in idx.tolist()]
-        decoded = [[tokenizer.decode(row) for row in step] for step in tokens]
-        per_step.append(torch.tensor([[answers_match(p, t) for p, t in zip(step, targets)]
-                                      for step in decoded], dtype=torch.bool))
-        final += decoded[-1]
+        if in_place:  # boards: token for token, PAD cells unscored
+            answer = batch["answer"].cpu()[None, :, :tokens.shape[-1]]
+            scored = answer != PAD
+            per_step.append(((tokens == answer) | ~scored).all(-1))
+            cells.append(((tokens == answer) & scored).sum(-1) / scored.sum(-1).clamp(min=1))
+            to_fill = scored & (answer != batch["question"].cpu()[None, :, :answer.shape[-1]])
+            fill.append(((tokens == answer) & to_fill).sum(-1) / to_fill.sum(-1).clamp(min=1))
+            final += [board_text(row, tokenizer) for row in tokens[-1]]
+        else:
+            targets = [split.examples[i].answer for i in idx.tolist()]
+            decoded = [[tokenizer.decode(row) for row in step] for step in tokens]
+            per_step.append(torch.tensor([[answers_match(p, t) for p, t in zip(step, targets)]
+                                          for step in decoded], dtype=torch.bool))
+            final += decoded[-1]
         if "halt_logits" in out:
             q = out["halt_logits"].cpu() > 0  # [S, B]
             first = torch.where(q.any(0), q.float().argmax(0) + 1, q.shape[0] + 1)
@@ -92,4 +114,27 @@ def evaluate(model, split: EncodedSplit, tokenizer, *, steps: int | None = None,
         halts.append(first)
     correct = torch.cat(per_step, dim=1) if per_step else torch.zeros(1, 0, dtype=torch.bool)
     halt = torch.cat(halts) if halts else torch.zeros(0, dtype=torch.long)
-    return EvalResult(correct, halt, final, split.difficulty)
+    cell_share = torch.cat(cells, dim=1).float() if cells else None
+    fill_share = torch.cat(fill, dim=1).float() if fill else None
+    return EvalResult(correct, halt, final, split.difficulty, cell_share, fill_share)
+
+
+def board_text(ids, tokenizer) -> str:
+    """A predicted board as text, one character per cell ('?' for a special token)."""
+    return "".join(tokenizer.alphabet[i - len(SPECIALS)] if i >= len(SPECIALS) else "?" for i in ids.tolist())
+
+
+@torch.no_grad()
+def board_samples(model, split: EncodedSplit, tokenizer, *, steps: int, k: int = 3, device="cpu",
+                  precision: str = "bf16") -> list[dict]:
+    """The first k boards of a grid split: question, answer and the model's board after
+    steps 1, 2, 4, 8, ... (up to `steps`), for the report's pictures."""
+    model.eval()
+    idx = torch.arange(min(k, len(split)))
+    batch = split.batch(idx, device, model.cfg.fixed_question_width)
+    with autocast(device, precision):
+        tokens = model.predict(batch, steps if model.cfg.recursive else None)["tokens"].cpu()
+    shown = [s for s in (1, 2, 4, 8, 16, 32, 64) if s <= tokens.shape[0]]
+    return [{"question": split.examples[i].question, "answer": split.examples[i].answer,
+             "by_step": {s: board_text(tokens[s - 1, j], tokenizer) for s in shown}}
+            for j, i in enumerate(idx.tolist())]

@@ -5,12 +5,13 @@ from dataclasses import replace
 
 import torch
 
-from .config import (MODEL_CONFIGS, NetConfig, ReasonerConfig, TransformerConfig,
+from .config import (MODEL_CONFIGS, HRMConfig, NetConfig, ReasonerConfig, TransformerConfig,
                      model_config_from_dict)
+from .hrm import HRM
 from .reasoner import RecursiveReasoner
 from .transformer import TransformerLM
 
-_MODELS = {"reasoner": RecursiveReasoner, "transformer": TransformerLM}
+_MODELS = {"reasoner": RecursiveReasoner, "hrm": HRM, "transformer": TransformerLM}
 
 
 def build_model(cfg: NetConfig, vocab_size: int, device: str | torch.device = "cpu") -> torch.nn.Module:
@@ -60,5 +61,5 @@ def _count(cfg: NetConfig, vocab_size: int) -> int:
     return count_params(build_model(cfg, vocab_size, device="meta"))
 
 
-__all__ = ["MODEL_CONFIGS", "NetConfig", "ReasonerConfig", "TransformerConfig", "RecursiveReasoner",
+__all__ = ["MODEL_CONFIGS", "HRM", "HRMConfig", "NetConfig", "ReasonerConfig", "TransformerConfig", "RecursiveReasoner",
            "TransformerLM", "build_model", "count_params", "match_transformer", "model_config_from_dict"]

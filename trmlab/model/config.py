@@ -17,6 +17,8 @@ class NetConfig:
     rope_theta: float = 10000.0
     max_positions: int = 1024
 
+    recursive = False  # trained with deep supervision (a carry of states across steps)
+
     def to_dict(self) -> dict:
         return {"kind": self.kind, **asdict(self)}
 
@@ -29,14 +31,17 @@ class NetConfig:
 
 @dataclass
 class ReasonerConfig(NetConfig):
-    """TRM for text: [registers | question | answer field], recursed over y and z."""
+    """TRM for text: [registers | question | answer field], recursed over y and z.
+
+    answer_len=0 reads the answer in place, one token per question token (grid puzzles)."""
 
     kind = "reasoner"
+    recursive = True
     n_latent: int = 6  # n: latent updates z <- net(x + y + z) per cycle
     n_cycles: int = 3  # T: cycles per supervision step, the first T-1 without gradients
     n_sup: int = 16  # N_sup: most supervision steps per example in training
     n_registers: int = 4  # register 0 feeds the halting head
-    answer_len: int = 8  # F: answer slots, the EOS included
+    answer_len: int = 8  # F: answer slots, the EOS included; 0 = in place (at the question's tokens)
     distinct_slots: bool = False  # one learned placeholder per slot instead of one shared (label-free either way)
     question_len: int = 0  # fixed question width; required by the "mlp" mixer only
     halt_explore_prob: float = 0.1
@@ -50,6 +55,9 @@ class ReasonerConfig(NetConfig):
     feedback: str = "continuous"
     # One network per call instead of one shared network: the unrolled (untied) baseline.
     untied: bool = False
+    # Learned per-puzzle embeddings (ARC, as in TRM), added at register 0; 0 = none. At least
+    # the task's number of puzzle identifiers; trained with sign-SGD (train.puzzle_lr).
+    puzzle_ids: int = 0
 
     def __post_init__(self):
         for name, value, allowed in (("halting", self.halting, HALTING_MODES),
@@ -62,6 +70,28 @@ class ReasonerConfig(NetConfig):
     @property
     def net_calls_per_step(self) -> int:
         """Network applications in one supervision step: T cycles of n latent + 1 answer update."""
+        return self.n_cycles * (self.n_latent + 1)
+
+
+@dataclass
+class HRMConfig(ReasonerConfig):
+    """HRM (Wang et al., 2025) over the same blocks: a low-level network updated `n_latent`
+    times per high-level update, `n_cycles` high-level updates per supervision step, a
+    1-step gradient (only the last low and the last high update), and Q-learning halting
+    with a halt and a continue head. Fields as in ReasonerConfig; HRM's published setting
+    is 2 low x 2 high cycles."""
+
+    kind = "hrm"
+    n_latent: int = 2  # low-level updates per high-level update (HRM's L_cycles)
+    n_cycles: int = 2  # high-level updates per supervision step (H_cycles)
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.feedback != "continuous" or self.untied:
+            raise ValueError("HRM has no token-feedback or untied variant")
+
+    @property
+    def net_calls_per_step(self) -> int:
         return self.n_cycles * (self.n_latent + 1)
 
 
@@ -78,7 +108,7 @@ class TransformerConfig(NetConfig):
     loss: str = "softmax"
 
 
-MODEL_CONFIGS = {"reasoner": ReasonerConfig, "transformer": TransformerConfig}
+MODEL_CONFIGS = {"reasoner": ReasonerConfig, "hrm": HRMConfig, "transformer": TransformerConfig}
 
 
 def model_config_from_dict(d: dict) -> NetConfig:

@@ -12,7 +12,9 @@ from ..tokenizer import PAD
 def log_stablemax(logits: torch.Tensor) -> torch.Tensor:
     """TRM's stablemax: s(x) = 1/(1-x) for x < 0, x + 1 otherwise, normalised; in float64."""
     x = logits.double()
-    s = torch.where(x < 0, 1 / (1 - x), x + 1)
+    # Each branch sees only its own half of the line: 1 / (1 - x) at x = 1 would put an
+    # inf into the unused branch, and its gradient (inf * 0) would turn the loss into NaN.
+    s = torch.where(x < 0, 1 / (1 - x.clamp(max=0)), x.clamp(min=0) + 1)
     return torch.log(s / s.sum(-1, keepdim=True))
 
 

@@ -4,7 +4,8 @@ One sequence per example, attended bidirectionally:
 
     [ R registers | question tokens | F answer slots ]      (positions)
 
-`x` embeds it; every answer slot gets the same learned placeholder, so the answer
+or, for grid puzzles (`answer_len=0`), `[ R registers | board ]` with the answer read in
+place at the board's cells, as in TRM. `x` embeds it; every answer slot gets the same learned placeholder, so the answer
 never enters the input. Positions (RoPE) are given per row and skip the question's
 padding; in memory the answer slots come right after the registers and the padded
 question last, so a batch can be trimmed to its longest question by slicing. Two states span the sequence: the answer state `y` and the
@@ -41,30 +42,40 @@ class RecursiveReasoner(nn.Module):
         self.answer_slot = nn.Parameter(torch.empty(cfg.answer_len if cfg.distinct_slots else 1, d))
         for p in (self.token_embed.weight, self.registers, self.answer_slot):
             nn.init.trunc_normal_(p, std=1 / math.sqrt(d), a=-2 / math.sqrt(d), b=2 / math.sqrt(d))
+        if cfg.puzzle_ids:  # TRM starts every puzzle's embedding at zero
+            self.puzzle_embed = nn.Embedding(cfg.puzzle_ids, d)
+            nn.init.zeros_(self.puzzle_embed.weight)
         if cfg.untied and cfg.n_cycles > 1:
             raise ValueError("model.untied needs n_cycles=1: the layers of the no-grad cycles "
                              "would never be trained (unroll into n_latent instead)")
-        seq_len = cfg.n_registers + cfg.question_len + cfg.answer_len
-
-        def stack() -> Stack:
-            return Stack(cfg.n_layers, d, cfg.n_heads, cfg.ffn_expansion, cfg.ffn_multiple, cfg.mixer, seq_len)
-
-        if cfg.untied:  # the unrolled baseline: a fresh network for every call of a supervision step
-            self.nets = nn.ModuleList(stack() for _ in range(cfg.net_calls_per_step))
-        else:  # TRM: one network, applied again and again
-            self.net = stack()
+        self.build_networks()
         self.rotary = Rotary(d // cfg.n_heads, cfg.rope_theta)
         self.head = linear(d, vocab_size)  # not tied to the input embedding (tying hurt TRM)
-        self.q_head = nn.Linear(d, 1)
+        self.q_head = nn.Linear(d, self.halt_outputs)
         nn.init.zeros_(self.q_head.weight)  # start far from halting: bias -5
         nn.init.constant_(self.q_head.bias, -5.0)
         # Fixed (not learned) starting states, broadcast to every position.
         self.register_buffer("y_init", nn.init.trunc_normal_(torch.empty(d), std=1.0, a=-2, b=2))
         self.register_buffer("z_init", nn.init.trunc_normal_(torch.empty(d), std=1.0, a=-2, b=2))
 
+    halt_outputs = 1  # the halting head's outputs (HRM: halt and continue)
+
+    def new_stack(self) -> Stack:
+        cfg = self.cfg
+        seq_len = cfg.n_registers + cfg.question_len + cfg.answer_len
+        return Stack(cfg.n_layers, cfg.d_model, cfg.n_heads, cfg.ffn_expansion, cfg.ffn_multiple, cfg.mixer, seq_len)
+
+    def build_networks(self) -> None:
+        if self.cfg.untied:  # the unrolled baseline: a fresh network for every call of a supervision step
+            self.nets = nn.ModuleList(self.new_stack() for _ in range(self.cfg.net_calls_per_step))
+        else:  # TRM: one network, applied again and again
+            self.net = self.new_stack()
+
     # ----- input -----
-    def embed(self, question: torch.Tensor, question_len: torch.Tensor) -> tuple[torch.Tensor, Context]:
-        """x [B, R + F + Lq, d] and the attention context for a right-padded question batch."""
+    def embed(self, question: torch.Tensor, question_len: torch.Tensor,
+              puzzle: torch.Tensor | None = None) -> tuple[torch.Tensor, Context]:
+        """x [B, R + F + Lq, d] and the attention context for a right-padded question batch
+        (`puzzle`: [B] identifiers, for a model with per-puzzle embeddings)."""
         cfg = self.cfg
         B, Lq = question.shape
         if cfg.mixer == "mlp" and Lq != cfg.question_len:
@@ -73,7 +84,12 @@ class RecursiveReasoner(nn.Module):
         if R + int(question_len.max()) + Fa > cfg.max_positions:
             raise ValueError(f"question of {int(question_len.max())} tokens does not fit "
                              f"max_positions={cfg.max_positions}")
-        x = torch.cat([self.registers.expand(B, R, -1), self.answer_slot.expand(B, Fa, -1),
+        registers = self.registers.expand(B, R, -1)
+        if cfg.puzzle_ids:
+            if puzzle is None:
+                raise ValueError("this model has per-puzzle embeddings: the batch needs 'puzzle' identifiers")
+            registers = torch.cat([registers[:, :1] + self.puzzle_embed(puzzle)[:, None], registers[:, 1:]], 1)
+        x = torch.cat([registers, self.answer_slot.expand(B, Fa, -1),
                        self.token_embed(question)], dim=1) * math.sqrt(cfg.d_model)
         dev = question.device
         col = torch.arange(Lq, device=dev)
@@ -107,15 +123,20 @@ class RecursiveReasoner(nn.Module):
             for _ in range(self.cfg.n_cycles - 1):
                 y, z = self.latent_recursion(x, y, z, ctx)
         y, z = self.latent_recursion(x, y, z, ctx)
-        logits = self.head(y[:, self.answer_slots])
+        logits = self.head(y[:, self.answer_positions(y.shape[1])])
         q = self.q_head(y[:, 0]).squeeze(-1)
         if self.cfg.feedback == "tokens":
             y = self.token_feedback(y, logits)
         return y, z, logits, q
 
-    @property
-    def answer_slots(self) -> slice:
-        return slice(self.cfg.n_registers, self.cfg.n_registers + self.cfg.answer_len)
+    def answer_positions(self, seq_len: int) -> slice:
+        """Where the answer is read: the F answer slots, or (in place) every question position."""
+        R, Fa = self.cfg.n_registers, self.cfg.answer_len
+        return slice(R, R + Fa) if Fa else slice(R, seq_len)
+
+    def halt_logit(self, q: torch.Tensor) -> torch.Tensor:
+        """[B]: > 0 means "halt"; `q` is what supervision_step returned."""
+        return q
 
     def token_feedback(self, y: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         """The feedback ablation: the next step sees only the decoded answer, re-embedded in
@@ -123,11 +144,12 @@ class RecursiveReasoner(nn.Module):
         with torch.no_grad():
             fed = self.y_init.expand_as(y).to(y.dtype).clone()
             decoded = self.token_embed(logits.argmax(-1)) * math.sqrt(self.cfg.d_model)
-            fed[:, self.answer_slots] = decoded.to(y.dtype)
+            fed[:, self.answer_positions(y.shape[1])] = decoded.to(y.dtype)
         return fed
 
-    def step_loss(self, logits, q_logit, targets):
-        """Answer loss + weighted halting loss (BCE against 'whole answer right')."""
+    def step_loss(self, logits, q_logit, targets, last_step=None):
+        """Answer loss + weighted halting loss (BCE against 'whole answer right').
+        (`last_step`, [B] bool, is for HRM's Q-learning target.)"""
         correct = exactly_right(logits.argmax(-1), targets)
         halt = nn.functional.binary_cross_entropy_with_logits(q_logit.float(), correct.float())
         loss = answer_loss(logits, targets, self.cfg.loss) + self.cfg.halt_loss_weight * halt
@@ -141,13 +163,13 @@ class RecursiveReasoner(nn.Module):
         Returns tokens [S, B, F] and halt_logits [S, B]. Labels are never read.
         """
         steps = steps or self.cfg.n_sup
-        x, ctx = self.embed(batch["question"], batch["question_len"])
+        x, ctx = self.embed(batch["question"], batch["question_len"], batch.get("puzzle"))
         y, z = self.initial_state(x)
         tokens, halts = [], []
         for _ in range(steps):
             y, z, logits, q = self.supervision_step(x, y, z, ctx)
             tokens.append(logits.argmax(-1))
-            halts.append(q.float())
+            halts.append(self.halt_logit(q).float())
         return {"tokens": torch.stack(tokens), "halt_logits": torch.stack(halts)}
 
     # ----- accounting -----
@@ -161,6 +183,9 @@ class RecursiveReasoner(nn.Module):
         net = stack_forward_flops(cfg.n_layers, cfg.d_model, cfg.ffn_expansion, cfg.ffn_multiple,
                                   L, cfg.mixer)
         calls = cfg.n_latent + 1
-        heads = 2 * cfg.answer_len * cfg.d_model * self.vocab_size + 2 * cfg.d_model
         grad_factor = 3 if train else 1
-        return (cfg.n_cycles - 1) * calls * net + grad_factor * (calls * net + heads)
+        return (cfg.n_cycles - 1) * calls * net + grad_factor * (calls * net + self.head_flops(question_len))
+
+    def head_flops(self, question_len: int) -> int:
+        answer = self.cfg.answer_len or question_len
+        return 2 * answer * self.cfg.d_model * self.vocab_size + 2 * self.cfg.d_model * self.halt_outputs

@@ -70,7 +70,8 @@ class TransformerLM(nn.Module):
 
     @torch.no_grad()
     def predict(self, batch: dict, steps: int | None = None) -> dict:
-        """Greedy decoding of up to answer_len tokens; tokens [1, B, F]. Labels are never read."""
+        """Greedy decoding of up to answer_len tokens; tokens [1, B, F] and decode_steps (the
+        forward passes run: decoding stops once every row has ended). Labels are never read."""
         tokens = self.prompt(batch["question"], batch["question_len"])
         n_pad = batch["question"].shape[1] - batch["question_len"]
         out = []
@@ -83,8 +84,9 @@ class TransformerLM(nn.Module):
             tokens = torch.cat([tokens, nxt[:, None]], dim=1)
             if bool(done.all()):
                 break
+        steps = len(out)
         out += [torch.full_like(out[0], PAD)] * (self.cfg.answer_len - len(out))
-        return {"tokens": torch.stack(out, dim=1)[None]}
+        return {"tokens": torch.stack(out, dim=1)[None], "decode_steps": torch.tensor(steps)}
 
     def train_flops(self, question_len: int) -> int:
         """Matmul FLOPs of one training example (forward + backward = 3x forward)."""

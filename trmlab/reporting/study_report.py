@@ -7,21 +7,35 @@ seeds with its sample sd and a 95% t-interval (`stats.describe`); comparisons pa
 (`stats.paired_difference`) and say "within noise" when the interval of the difference holds 0.
 A section whose models are absent (no "depth" cells, no OOD split, one seed...) is left out or
 shown without intervals, never faked.
+
+Grid puzzles (Sudoku, mazes: cells whose `config.answer_len` is 0, answers read in place) get
+their own headline (exact accuracy = whole board right, and cell accuracy = share of cells right,
+on test, OOD and every extra held-out set of the task's `eval_sets`), exact and cell accuracy vs
+test-time supervision steps, and pictures of a few test boards step by step (`boards` of a cell:
+puzzle, target and the model's board after steps 1, 2, 4, ..., wrong cells in red).
 """
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .report import (human, model_colors, plot_accuracy_vs_cost, plot_by_difficulty, plot_depth_panels,
-                     plot_errorbar_lines, table)
+from matplotlib.colors import to_rgb
+
+from .report import (draw_depth_curves, human, model_colors, plot_accuracy_vs_cost, plot_by_difficulty,
+                     plot_depth_panels, plot_errorbar_lines, plt, table)
 from .stats import describe, fmt, fmt_ci, paired_difference, t95
 
 SPLITS = ("dev", "test", "ood")
 SPLIT_NAME = {"dev": "dev (ID)", "test": "test (ID)", "ood": "OOD"}
 STEP_GRID = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+GRID_STEPS = (1, 2, 4, 8, 16)  # columns of a grid task's steps table
+BOARD_STEPS = (1, 2, 4, 16)  # steps drawn in the board pictures (and the last one recorded)
+GRID_MEASURES = {"accuracy": "exact accuracy (whole board)", "cell_accuracy": "cell accuracy (share of cells)"}
+MAZE_COLORS = {"#": "#343a40", " ": "#ffffff", "S": "#2f9e44", "G": "#e8590c", "o": "#4dabf7"}
+WRONG = "#ff8787"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -83,12 +97,15 @@ def models_of(cells: list[dict]) -> dict[str, Model]:
 
 def reference_model(models: dict[str, Model]) -> Model | None:
     """The recursive reasoner every other model is compared with: the model with id "reasoner",
-    else the first reasoner in the main group, else the first reasoner."""
+    else the first reasoner in the main group, else the first reasoner, else the first HRM."""
     if "reasoner" in models:
         return models["reasoner"]
-    reasoners = [m for m in models.values() if m.first.get("kind") == "reasoner"]
-    main = [m for m in reasoners if "main" in m.groups]
-    return (main or reasoners or [None])[0]
+    for kind in ("reasoner", "hrm"):
+        found = [m for m in models.values() if m.first.get("kind") == kind]
+        main = [m for m in found if "main" in m.groups]
+        if found:
+            return (main or found)[0]
+    return None
 
 
 def in_group(models: dict[str, Model], group: str) -> dict[str, Model]:
@@ -104,6 +121,22 @@ def slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
 
+def split_name(split: str) -> str:
+    """Display name of a split; an extra evaluation set goes by its own name."""
+    return SPLIT_NAME.get(split, split)
+
+
+def eval_splits(cells: list[dict]) -> list[str]:
+    """dev, test, ood (those present), then the extra evaluation sets in order of appearance."""
+    names = list(dict.fromkeys(s for c in cells for s in c.get("eval", {})))
+    return [s for s in SPLITS if s in names] + [s for s in names if s not in SPLITS]
+
+
+def is_grid(cells: list[dict]) -> bool:
+    """Grid puzzles: the answer is read in place (no answer slots)."""
+    return bool(cells) and all((c.get("config") or {}).get("answer_len") == 0 for c in cells)
+
+
 # ---------------------------------------------------------------------------------------------
 # Sections. Each returns markdown lines (and writes its plots into `out`).
 
@@ -117,8 +150,8 @@ def headline(models: dict[str, Model], splits: list[str], chance: dict) -> list[
                      f"{m.mean_of('wall_s') or 0:.0f}"]
                     + [fmt(m.desc(s), ci=True) for s in splits] + [len(m.cells)])
     headers = (["model", "id", "params (counted)", "train FLOPs / example", "train FLOPs total", "train wall s"]
-               + [f"{SPLIT_NAME[s]} acc" for s in splits] + ["seeds"])
-    chance_text = ", ".join(f"{SPLIT_NAME.get(s, s)} {v:.3f}" for s, v in chance.items() if v is not None)
+               + [f"{split_name(s)} acc" for s in splits] + ["seeds"])
+    chance_text = ", ".join(f"{split_name(s)} {v:.3f}" for s, v in chance.items() if v is not None)
     return [table(headers, rows), "",
             "Accuracy: exact match at each model's trained depth (recursive models: after their trained "
             "N_sup supervision steps), mean ± sd over seeds [95% t-interval of the mean]. Params, FLOPs and "
@@ -126,7 +159,8 @@ def headline(models: dict[str, Model], splits: list[str], chance: dict) -> list[
             f"Chance (always the most common training answer): {chance_text or 'not recorded'}.", ""]
 
 
-def comparisons(ref: Model, others: list[Model], splits: list[str], key: str = "accuracy") -> list[str]:
+def comparisons(ref: Model, others: list[Model], splits: list[str], key: str = "accuracy",
+                note: bool = True) -> list[str]:
     """Paired-over-seeds differences ref − other on each split, with a plain verdict."""
     rows = []
     for o in others:
@@ -134,13 +168,13 @@ def comparisons(ref: Model, others: list[Model], splits: list[str], key: str = "
             d = paired_difference(ref.by_seed(s, key), o.by_seed(s, key), names=(ref.id, o.id))
             if d["n"] == 0:
                 continue
-            rows.append([f"`{ref.id}` − `{o.id}`", SPLIT_NAME[s], d["n"], fmt(d, signed=True),
+            rows.append([f"`{ref.id}` − `{o.id}`", split_name(s), d["n"], fmt(d, signed=True),
                          fmt_ci(d, signed=True), f"**{d['verdict']}**"])
     if not rows:
         return []
-    return [table(["difference", "split", "paired seeds", "mean ± sd", "95% CI", "verdict"], rows), "",
-            "Differences pair runs with the same seed. *within noise*: the 95% interval of the paired "
-            "difference contains 0, so these seeds cannot tell the two apart.", ""]
+    return [table(["difference", "split", "paired seeds", "mean ± sd", "95% CI", "verdict"], rows), ""] + (
+        ["Differences pair runs with the same seed. *within noise*: the 95% interval of the paired "
+         "difference contains 0, so these seeds cannot tell the two apart.", ""] if note else [])
 
 
 def step_columns(eval_steps: int) -> list[int]:
@@ -148,9 +182,19 @@ def step_columns(eval_steps: int) -> list[int]:
     return steps + ([eval_steps] if eval_steps not in steps else [])
 
 
-def curve(m: Model, split: str) -> tuple[list[float], list[float]]:
-    """Mean and sd over seeds of accuracy after each test-time step (up to the shortest seed)."""
-    runs = [s["accuracy_by_step"] for _, s in m.evals(split) if s.get("accuracy_by_step")]
+def by_step_runs(m: Model, split: str, key: str = "accuracy") -> list[list[float]]:
+    """Each seed's summary[key + "_by_step"] on `split` (seeds without it left out)."""
+    return [s[f"{key}_by_step"] for _, s in m.evals(split) if s.get(f"{key}_by_step")]
+
+
+def at_step(runs: list[list[float]], k: int) -> dict:
+    """describe() over seeds of the value after step k (seeds that ran fewer steps left out)."""
+    return describe(r[k - 1] for r in runs if len(r) >= k)
+
+
+def curve(m: Model, split: str, key: str = "accuracy") -> tuple[list[float], list[float]]:
+    """Mean and sd over seeds of summary[key] after each test-time step (up to the shortest seed)."""
+    runs = by_step_runs(m, split, key)
     if not runs:
         return [], []
     descs = [describe(r[i] for r in runs) for i in range(min(len(r) for r in runs))]
@@ -167,13 +211,13 @@ def steps_table(models: list[Model], splits: list[str], eval_steps: int) -> list
     rows = []
     for m in models:
         for s in splits:
-            runs = [e["accuracy_by_step"] for _, e in m.evals(s) if e.get("accuracy_by_step")]
+            runs = by_step_runs(m, s)
             if not runs:
                 continue
             mean, _ = curve(m, s)
             best = max(range(len(mean)), key=lambda i: mean[i])
-            rows.append([m.name, SPLIT_NAME[s], trained_step(m, s) or "—"]
-                        + [fmt(describe(r[k - 1] for r in runs if len(r) >= k)) for k in steps]
+            rows.append([m.name, split_name(s), trained_step(m, s) or "—"]
+                        + [fmt(at_step(runs, k)) for k in steps]
                         + [f"{mean[best]:.3f} @ {best + 1}"])
     if not rows:
         return []
@@ -181,24 +225,30 @@ def steps_table(models: list[Model], splits: list[str], eval_steps: int) -> list
                   + ["best mean (step)"], rows), ""]
 
 
+def steps_panel(curve_models: list[Model], flat_models: list[Model], split: str, chance: float | None,
+                colors: dict, key: str = "accuracy") -> dict | None:
+    """One `plot_depth_panels` panel of summary[key]: recursive models as curves ± sd, one-pass models
+    as flat lines; None when no model has a curve."""
+    curves, bands, marks, flat, flat_bands = {}, {}, {}, {}, {}
+    for m in curve_models:
+        mean, sd = curve(m, split, key)
+        if mean:
+            curves[m.name], bands[m.name], marks[m.name] = mean, sd, trained_step(m, split)
+    for m in flat_models:
+        d = m.desc(split, key)
+        if d["mean"] is not None:
+            flat[m.name], flat_bands[m.name] = d["mean"], d["sd"]
+    if not curves:
+        return None
+    return dict(curves=curves, bands=bands, marks=marks, flat=flat, flat_bands=flat_bands, chance=chance,
+                colors=colors, log_x=True)
+
+
 def steps_panels(curve_models: list[Model], flat_models: list[Model], splits: list[str], chance: dict,
                  colors: dict) -> dict[str, dict]:
     """`plot_depth_panels` input: one panel per split, recursive models as curves ± sd."""
-    panels = {}
-    for s in splits:
-        curves, bands, marks, flat, flat_bands = {}, {}, {}, {}, {}
-        for m in curve_models:
-            mean, sd = curve(m, s)
-            if mean:
-                curves[m.name], bands[m.name], marks[m.name] = mean, sd, trained_step(m, s)
-        for m in flat_models:
-            d = m.desc(s)
-            if d["mean"] is not None:
-                flat[m.name], flat_bands[m.name] = d["mean"], d["sd"]
-        if curves:
-            panels[SPLIT_NAME[s]] = dict(curves=curves, bands=bands, marks=marks, flat=flat, flat_bands=flat_bands,
-                                         chance=chance.get(s), colors=colors, log_x=True)
-    return panels
+    panels = {split_name(s): steps_panel(curve_models, flat_models, s, chance.get(s), colors) for s in splits}
+    return {name: p for name, p in panels.items() if p}
 
 
 def depth_axis(models: list[Model], splits: list[str], chance: dict, path: Path) -> list[str]:
@@ -216,19 +266,20 @@ def depth_axis(models: list[Model], splits: list[str], chance: dict, path: Path)
     rows = [[models[i].name, models[i].first["n_latent"], models[i].first["n_cycles"],
              models[i].first.get("n_sup") or "—", layers[i] or "—", xs[i]]
             + [fmt(models[i].desc(s), ci=True) for s in splits] for i in order]
-    lines = [table(["model", "n", "T", "N_sup", "layers", "depth / step"] + [f"{SPLIT_NAME[s]} acc" for s in splits],
+    lines = [table(["model", "n", "T", "N_sup", "layers", "depth / step"] + [f"{split_name(s)} acc" for s in splits],
                    rows), "", f"Depth axis: {xlabel}.", ""]
     series, point_labels = {}, []
     for s in splits:
         pts = [(xs[i], models[i].desc(s), models[i]) for i in order if models[i].desc(s)["mean"] is not None]
         if pts:
-            series[SPLIT_NAME[s]] = ([p[0] for p in pts], [p[1]["mean"] for p in pts], [p[1]["sd"] for p in pts])
+            series[split_name(s)] = ([p[0] for p in pts], [p[1]["mean"] for p in pts], [p[1]["sd"] for p in pts])
             if not point_labels:
                 point_labels = [f"n={p[2].first['n_latent']}, T={p[2].first['n_cycles']}" for p in pts]
     if series:
         plot_errorbar_lines(series, path, xlabel=xlabel, log_x=True, point_labels=point_labels,
                             title="Accuracy vs trained recursion depth (mean ± sd over seeds)",
-                            chance={f"chance ({SPLIT_NAME[s]})": chance[s] for s in splits if chance.get(s) is not None})
+                            chance={f"chance ({split_name(s)})": chance[s] for s in splits
+                                    if chance.get(s) is not None})
         lines += [f"![accuracy vs trained depth]({path.name})", ""]
     return lines
 
@@ -269,7 +320,7 @@ def adaptive(models: list[Model], splits: list[str], eval_steps: int) -> list[st
             if not m.evals(s):
                 continue
             last = describe(e["accuracy_by_step"][-1] for _, e in m.evals(s) if e.get("accuracy_by_step"))
-            rows.append([m.name, SPLIT_NAME[s], f"{train_halt:.2f}" if train_halt is not None else "—",
+            rows.append([m.name, split_name(s), f"{train_halt:.2f}" if train_halt is not None else "—",
                          fmt(m.desc(s, "mean_halt_step"), 2), fmt(m.desc(s, "never_halted")),
                          fmt(m.desc(s, "accuracy_at_halt")), fmt(m.desc(s)), fmt(last)])
     if not rows:
@@ -278,6 +329,187 @@ def adaptive(models: list[Model], splits: list[str], eval_steps: int) -> list[st
                    "acc stopping at halt", "acc at trained N_sup", f"acc after {eval_steps} steps"], rows), "",
             f"Halting step: the first test-time step whose halting probability exceeds 0.5 (capped at "
             f"{eval_steps}; *never halted* counts the examples that never crossed it).", ""]
+
+
+# ---------------------------------------------------------------------------------------------
+# Grid puzzles (Sudoku, mazes): exact and cell accuracy, and the boards themselves
+
+
+def grid_headline(models: dict[str, Model], splits: list[str]) -> list[str]:
+    rows = []
+    for m in models.values():
+        params, halt = m.mean_of("params"), m.mean_of("train_mean_halt_step")
+        rows.append([m.name, f"{params:,.0f}" if params is not None else "—", f"{m.mean_of('wall_s') or 0:.0f}",
+                     human(m.mean_of("train_flops") or 0)]
+                    + [fmt(m.desc(s, key)) for s in splits for key in ("accuracy", "cell_accuracy")]
+                    + [f"{halt:.2f}" if halt is not None else "—", len(m.cells)])
+    headers = (["model", "params (counted)", "train wall s", "train FLOPs"]
+               + [f"{split_name(s)} {what}" for s in splits for what in ("exact", "cell acc")]
+               + ["mean halt step (training)", "seeds"])
+    return [table(headers, rows), "",
+            "*exact*: the whole board right; *cell acc* (cell accuracy): the share of cells right. Both at each "
+            "model's trained depth (recursive models: after their trained N_sup supervision steps), mean ± sd "
+            "over seeds. Params, FLOPs, wall time and the training halting step (mean supervision steps a "
+            "training row ran): mean over seeds.", ""]
+
+
+def hardest_set(models: list[Model], names: list[str]) -> str | None:
+    """The evaluation set with the lowest cell accuracy, averaged over models."""
+    def level(s):
+        means = [m.desc(s, "cell_accuracy")["mean"] for m in models]
+        means = [x for x in means if x is not None]
+        return sum(means) / len(means) if means else math.inf
+    return min(names, key=level, default=None)
+
+
+def grid_steps_table(models: list[Model], splits: list[str]) -> list[str]:
+    longest = max((len(r) for m in models for s in splits for r in by_step_runs(m, s)), default=1)
+    steps = [k for k in GRID_STEPS if k <= longest]
+    rows = []
+    for m in models:
+        for s in splits:
+            exact, cells = by_step_runs(m, s), by_step_runs(m, s, "cell_accuracy")
+            if exact:
+                rows.append([m.name, split_name(s), trained_step(m, s) or "—"]
+                            + [f"{fmt(at_step(exact, k))} / {fmt(at_step(cells, k))}" for k in steps])
+    if not rows:
+        return []
+    return [table(["model", "split", "trained N_sup"] + [f"{k} step{'s' * (k > 1)}" for k in steps], rows), "",
+            "Each entry: exact accuracy / cell accuracy after that many test-time supervision steps (mean ± sd "
+            "over seeds); one-pass models have step 1 only.", ""]
+
+
+def plot_grid_steps(panels: dict[str, dict[str, dict]], path: Path, title: str) -> Path:
+    """`panels`: measure -> split name -> `draw_depth_curves` keywords; one row per measure, one
+    column per split, one legend below."""
+    rows, cols = len(panels), max(len(p) for p in panels.values())
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows), dpi=120, squeeze=False, sharey=True)
+    handles = {}
+    for ax_row, (key, row) in zip(axes, panels.items()):
+        for ax, (name, kw) in zip(ax_row, row.items()):
+            kw = dict(kw)
+            draw_depth_curves(ax, kw.pop("curves"), kw.pop("flat"), **kw)
+            ax.set_title(name, fontsize=10)
+            ax.set_ylabel(GRID_MEASURES[key] if ax is ax_row[0] else "")
+            handles.update({lab: h for h, lab in zip(*ax.get_legend_handles_labels()) if lab not in handles})
+        for ax in ax_row[len(row):]:
+            ax.axis("off")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    fig.legend(list(handles.values()), list(handles), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2,
+               fontsize=7, frameon=False)
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def grid_steps(models: list[Model], splits: list[str], colors: dict, task: str, path: Path) -> list[str]:
+    """Exact and cell accuracy vs test-time steps: table, and a plot with a row per measure."""
+    recursive, flat = [m for m in models if m.recursive], [m for m in models if not m.recursive]
+    panels = {key: {split_name(s): steps_panel(recursive, flat, s, None, colors, key) for s in splits}
+              for key in GRID_MEASURES}
+    panels = {key: {name: p for name, p in row.items() if p} for key, row in panels.items()}
+    panels = {key: row for key, row in panels.items() if row}
+    lines = grid_steps_table(models, splits)
+    if panels:
+        plot_grid_steps(panels, path, f"{task}: accuracy vs test-time supervision steps\n"
+                        "(mean ± sd over seeds; ★ = trained N_sup; dashed = one-pass models)")
+        lines += [f"![exact and cell accuracy vs test-time steps]({path.name})", ""]
+    return lines
+
+
+def board_shape(n: int) -> tuple[int, int]:
+    """(rows, columns) of a board of n cells: square when n is a square, else one row."""
+    side = math.isqrt(n)
+    return (side, side) if side * side == n else (1, n)
+
+
+def board_steps(board: dict) -> list[str]:
+    """The recorded steps to draw: those of BOARD_STEPS, and the last one recorded."""
+    recorded = sorted(board["by_step"], key=int)
+    return [s for s in recorded if int(s) in BOARD_STEPS or s == recorded[-1]]
+
+
+def draw_board(ax, board: str, question: str, target: str | None, title: str) -> None:
+    """One board on `ax`. Mazes (boards with walls '#'): one colour per symbol; Sudoku and other digit
+    boards: digits, givens black and filled-in cells blue, '0' blank. With a `target`, cells that differ
+    from it are red."""
+    rows, cols = board_shape(len(board))
+    maze = "#" in question
+    wrong = [target is not None and ch != target[i] for i, ch in enumerate(board)]
+    face = [WRONG if bad else MAZE_COLORS.get(ch, "#adb5bd") if maze else "#ffffff" for ch, bad in zip(board, wrong)]
+    ax.imshow([[to_rgb(face[r * cols + c]) for c in range(cols)] for r in range(rows)], interpolation="nearest")
+    if not maze:
+        for i, ch in enumerate(board):
+            if ch != "0":
+                ax.text(i % cols, i // cols, ch, ha="center", va="center", fontsize=max(4, min(14, 100 / cols)),
+                        color="black" if question[i] != "0" else "#1c7ed6")
+        box = math.isqrt(cols)
+        for k in range(cols + 1):  # thin cell lines, thick box lines
+            width = 1.2 if box * box == cols and k % box == 0 else 0.3
+            ax.axhline(k - 0.5, color="black", linewidth=width)
+            ax.axvline(k - 0.5, color="black", linewidth=width)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=8)
+
+
+def plot_boards(boards: list[dict], path: Path, title: str) -> Path:
+    """One row per board: puzzle, target and the model's board after each drawn step."""
+    steps = board_steps(boards[0])
+    fig, axes = plt.subplots(len(boards), len(steps) + 2, figsize=(1.9 * (len(steps) + 2), 2.4 * len(boards)),
+                             dpi=120, squeeze=False)
+    for row, b in zip(axes, boards):
+        q, a = b["question"], b["answer"]
+        draw_board(row[0], q, q, None, "puzzle")
+        draw_board(row[1], a, q, None, "target")
+        for ax, s in zip(row[2:], steps):
+            pred = b["by_step"].get(s, "")
+            if len(pred) != len(a):
+                ax.axis("off")
+                continue
+            n_wrong = sum(x != y for x, y in zip(pred, a))
+            draw_board(ax, pred, q, a, f"step {s}: {n_wrong} wrong")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def board_text(board: dict) -> list[str]:
+    """A markdown code block: puzzle, target, the last recorded step and where it is wrong ('x')."""
+    q, a = board["question"], board["answer"]
+    last = board_steps(board)[-1]
+    pred = board["by_step"][last]
+    marks = "".join("." if x == y else "x" for x, y in zip(pred, a))
+    rows, cols = board_shape(len(q))
+    width = max(cols, 12)
+    parts = [("puzzle", q), ("target", a), (f"step {last}", pred), ("wrong (x)", marks)]
+    lines = ["  ".join(name.ljust(width) for name, _ in parts).rstrip()]
+    lines += ["  ".join(text[r * cols:(r + 1) * cols].ljust(width) for _, text in parts).rstrip()
+              for r in range(rows)]
+    return ["```text"] + lines + ["```", ""]
+
+
+def boards_section(models: list[Model], ref: Model | None, task: str, out: Path, k: int = 2) -> list[str]:
+    """Pictures of the first k test boards of the reference model and of the strongest other model
+    (by test cell accuracy), step by step; a text rendering of the reference model's first board."""
+    with_boards = [m for m in models if m.first.get("boards")]
+    if not with_boards:
+        return []
+    first = ref if ref in with_boards else next((m for m in with_boards if m.recursive), with_boards[0])
+    others = [m for m in with_boards if m is not first]
+    shown = [first] + ([max(others, key=lambda m: m.desc("test", "cell_accuracy")["mean"] or 0.0)] if others else [])
+    lines = [f"The first {k} test puzzles, the target and the model's board after some test-time supervision "
+             "steps (seed " f"{first.first['seed']}). Red: a wrong cell. Sudoku: givens black, filled-in digits "
+             "blue; mazes: walls dark, start green, goal orange, path blue.", ""]
+    for m in shown:
+        path = out / f"{slug(task)}_boards_{slug(m.id)}.png"
+        plot_boards(m.first["boards"][:k], path, f"{task}: {m.name} (seed {m.first['seed']})")
+        lines += [f"**{m.name}**", "", f"![{m.name} boards]({path.name})", ""]
+    lines += [f"{first.name}, first test puzzle as text:", ""] + board_text(first.first["boards"][0])
+    return lines
 
 
 # ---------------------------------------------------------------------------------------------
@@ -295,8 +527,9 @@ def write_study_report(results: dict, out: Path) -> Path:
     width = (f"With {seeds_per_model} seeds that interval is ±{t95(seeds_per_model - 1) / seeds_per_model ** 0.5:.1f} "
              "sd wide, so only large gaps are resolved. " if seeds_per_model > 1 else
              "With one seed there are no intervals and no comparison can be called. ")
+    rivals = "vs a same-size transformer" if any(c.get("kind") == "transformer" for c in cells) else "compared"
     lines = [f"# trmlab study: {results.get('name', '')}", "",
-             "Recursive reasoning models vs a same-size transformer, over "
+             f"Recursive reasoning models {rivals}, over "
              f"{len({c['task'] for c in cells})} task(s), {len({c['model'] for c in cells})} model(s) and "
              f"{len({c['seed'] for c in cells})} seed(s): {len(cells)} trained models.", "",
              "How to read: every number is a mean over seeds ± its sample standard deviation; brackets give the "
@@ -315,8 +548,12 @@ def write_study_report(results: dict, out: Path) -> Path:
 def task_section(task: str, cells: list[dict], info: dict, eval_steps: int, out: Path) -> list[str]:
     models = models_of(cells)
     ms = list(models.values())
-    splits = [s for s in SPLITS if any(m.evals(s) for m in ms)]
-    tested = [s for s in ("test", "ood") if s in splits]  # comparisons and ID/OOD views
+    grid = is_grid(cells)
+    splits = eval_splits(cells)
+    tested = [s for s in splits if s != "dev"]  # comparisons and ID/OOD views (and extra evaluation sets)
+    extras = [s for s in tested if s not in SPLITS]
+    hardest = hardest_set(ms, extras or [s for s in tested if s == "ood"]) if grid else None
+    cost_splits = [s for s in tested if s in ("test", "ood", hardest)]  # at most 3 markers in the cost plot
     # The accuracy-vs-steps panels: test and OOD carry the whole curve (dev only picks checkpoints).
     id_ood = [s for s in ("test", "ood") if s in splits] or splits[:1]
     chance = info.get("majority_baseline") or {}
@@ -337,16 +574,28 @@ def task_section(task: str, cells: list[dict], info: dict, eval_steps: int, out:
         desc.append(f"knobs `{json.dumps(info['knobs'])}`")
     if desc:
         lines += ["; ".join(desc) + ".", ""]
-    lines += ["### Headline", ""] + headline(models, splits, chance)
+    lines += ["### Headline", ""] + (grid_headline(models, tested) if grid else headline(models, splits, chance))
 
     ref = reference_model(models)
     others = [m for m in ms if ref is not None and m is not ref]
     if ref and others and tested:
-        block = comparisons(ref, others, tested)
+        block = comparisons(ref, others, tested, note=not grid)
+        if block and grid:
+            block = (["Exact accuracy:", ""] + block + ["Cell accuracy:", ""]
+                     + comparisons(ref, others, tested, "cell_accuracy"))
         if block:
             lines += [f"### `{ref.id}` vs every other model (paired over seeds)", ""] + block
 
-    if recursive:
+    if grid:
+        focus = [s for s in dict.fromkeys(("test", hardest)) if s in tested]
+        why = f" (`{hardest}`: the {'extra ' * bool(extras)}set with the lowest cell accuracy)" if hardest else ""
+        lines += ["### Exact and cell accuracy vs test-time supervision steps", "",
+                  f"On {' and '.join(split_name(s) for s in focus)}{why}.", ""]
+        lines += grid_steps(ms, focus, colors, task, fig("steps"))
+        block = boards_section(ms, ref, task, out)
+        if block:
+            lines += ["### Boards, step by step", ""] + block
+    elif recursive:
         lines += ["### Accuracy vs test-time supervision steps", ""] + steps_table(recursive, splits, eval_steps)
         panels = steps_panels(recursive, [m for m in ms if not m.recursive], id_ood, chance, colors)
         if panels:
@@ -385,7 +634,7 @@ def task_section(task: str, cells: list[dict], info: dict, eval_steps: int, out:
     feedback = list(in_group(models, "feedback").values())
     if len(feedback) > 1:
         lines += ["### Feedback ablation: continuous y vs decoded answer tokens", "",
-                  table(["model", "id"] + [f"{SPLIT_NAME[s]} acc" for s in splits] + ["seeds"],
+                  table(["model", "id"] + [f"{split_name(s)} acc" for s in splits] + ["seeds"],
                         [[m.name, f"`{m.id}`"] + [fmt(m.desc(s), ci=True) for s in splits] + [len(m.cells)]
                          for m in feedback]), ""]
         if tested:
@@ -402,7 +651,7 @@ def task_section(task: str, cells: list[dict], info: dict, eval_steps: int, out:
                   ""] + block
 
     points = {m.name: {"params": m.mean_of("params"), "flops": m.mean_of("train_flops"),
-                       "splits": {SPLIT_NAME[s]: (m.desc(s)["mean"], m.desc(s)["sd"]) for s in tested
+                       "splits": {split_name(s): (m.desc(s)["mean"], m.desc(s)["sd"]) for s in cost_splits
                                   if m.desc(s)["mean"] is not None}} for m in ms}
     if any(p["splits"] for p in points.values()):
         plot_accuracy_vs_cost(points, fig("cost"), colors=colors,
@@ -421,13 +670,13 @@ def reproduce(results: dict, cells: list[dict]) -> list[str]:
              f"{results.get('jobs', 1)} cell(s) at a time" if wall is not None else "- study wall time: —",
              f"- compute: {results.get('compute_s', 0) / 60:.1f} min of training and evaluation, summed over cells",
              f"- test-time supervision steps evaluated: {results.get('eval_steps', '—')}", ""]
-    splits = [s for s in SPLITS if any(s in c.get("eval", {}) for c in cells)]
+    splits = eval_splits(cells)
     rows = [[c["task"], f"`{c['model']}`", c["seed"], f"{c.get('params') or 0:,}", c.get("train_steps", "—"),
              c.get("best_checkpoint_step", "—"), f"{c.get('wall_s') or 0:.0f}"]
             + [f"{c['eval'][s]['accuracy']:.3f}" if s in c.get("eval", {}) else "—" for s in splits]
             for c in cells]
     lines += ["Every trained model (one row per seed):", "",
               table(["task", "model", "seed", "params", "train steps", "best checkpoint", "wall s"]
-                    + [SPLIT_NAME[s] for s in splits], rows), "",
+                    + [split_name(s) for s in splits], rows), "",
               "Study config:", "", "```json", json.dumps(results.get("study", {}), indent=2, default=str), "```", ""]
     return lines

