@@ -154,3 +154,25 @@ def test_config_that_cannot_work_is_a_clear_error(tmp_path, smoke_data):
     cfg = apply_overrides(smoke_config(), ["model.answer_len=6"])
     with pytest.raises(ValueError, match="answer_len"):
         Trainer(cfg, tmp_path, data=smoke_data, progress=False)
+
+
+def test_compile_falls_back_to_eager_with_a_warning(tmp_path, monkeypatch):
+    """A compiler failure (here: a compile that raises when called) must not stop a run: the
+    stacks warn once and run eagerly, and training gives the same losses as without compile."""
+    import warnings
+
+    def broken_compile(fn, **kw):
+        def call(*a, **k):
+            raise RuntimeError("no C++ compiler")
+        return call
+
+    cfg = preset("smoke")
+    cfg.train.steps, cfg.train.threads = 3, 1
+    eager = Trainer(cfg, tmp_path / "eager", progress=False).run().history
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    cfg.train.compile = True
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fallback = Trainer(cfg, tmp_path / "compiled", progress=False).run().history
+    assert any("torch.compile failed" in str(w.message) for w in caught)
+    assert [h.get("loss") for h in fallback] == [h.get("loss") for h in eager]

@@ -202,13 +202,15 @@ def case_config(name: str, precision: str = "bf16", threads: int = 0, batch: int
 
 
 def bench_case(name: str, *, precision: str = "bf16", repeats: int = 5, warmup: int = 2,
-               eval_steps: int = 4, threads: int = 0, batch: int | None = None, cfg=None, data=None) -> dict:
+               eval_steps: int = 4, threads: int = 0, batch: int | None = None, cfg=None, data=None,
+               compile: bool = False) -> dict:
     """Training and evaluation throughput of one case, through `Trainer.train_step`."""
     from .model import count_params
     from .training.precision import autocast
     from .training.trainer import Trainer
     if cfg is None:
         cfg, data = case_config(name, precision, threads, batch)
+    cfg.train.compile = compile  # training steps only: warm-up steps absorb the compile time
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(cfg, tmp, data=data, progress=False)
     device, model = trainer.device, trainer.model
@@ -263,7 +265,7 @@ def bench_case(name: str, *, precision: str = "bf16", repeats: int = 5, warmup: 
                   "examples_per_s": B / ev_s, "flops_per_s": ev_flops / ev_s}
     m = cfg.model
     return {"name": name, "model": m.kind, "mixer": getattr(m, "mixer", "attention"), "precision": precision,
-            "device": str(device), "threads": torch.get_num_threads(), "params": count_params(model),
+            "compile": compile, "device": str(device), "threads": torch.get_num_threads(), "params": count_params(model),
             "d_model": m.d_model, "n_layers": m.n_layers, "n_heads": m.n_heads,
             "n_latent": getattr(m, "n_latent", None), "n_cycles": getattr(m, "n_cycles", None),
             "batch": cfg.train.batch_size, "seq_len": seq, "train": train, "eval": evaluation}
@@ -350,7 +352,8 @@ def bench_halting(checkpoint: str | None, steps: int = 30, precision: str = "bf1
 
 
 def run_bench(cases, precisions=("bf16",), *, repeats=5, warmup=2, eval_steps=4, threads=0, batch=None,
-              isolate=True, peak_shapes=None, peaks=None, depth_curve=False, halting=None, log=print) -> dict:
+              isolate=True, peak_shapes=None, peaks=None, depth_curve=False, halting=None, log=print,
+              compile=False) -> dict:
     """Bench `cases` at each precision; `peaks` (a previous result's "peak") skips re-measuring."""
     if threads:
         torch.set_num_threads(threads)
@@ -368,7 +371,7 @@ def run_bench(cases, precisions=("bf16",), *, repeats=5, warmup=2, eval_steps=4,
     for name in cases:
         for p in precisions:
             kw = dict(precision=p, repeats=repeats, warmup=warmup, eval_steps=eval_steps,
-                      threads=threads or torch.get_num_threads(), batch=batch)
+                      threads=threads or torch.get_num_threads(), batch=batch, compile=compile)
             r = _isolated(name, kw) if isolate else bench_case(name, **kw)
             for part in ("train", "eval"):
                 r[part]["mfu"] = r[part]["flops_per_s"] / peaks[p]["flops_per_s"]
@@ -458,6 +461,7 @@ def add_bench_parser(subparsers) -> None:
     p.add_argument("--halting", nargs="?", const="", default=None, metavar="CHECKPOINT",
                    help="also measure supervision steps per example (from a trained reasoner checkpoint)")
     p.add_argument("--no-isolate", action="store_true", help="run cases in this process (max RSS is shared)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the networks (use --warmup >= 2)")
     p.add_argument("--out", default=None, help="folder for bench.json and bench.md")
     p.set_defaults(func=cmd_bench)
 
@@ -477,7 +481,8 @@ def cmd_bench(args) -> int:
         raise ValueError("--precision takes bf16 and/or fp32; --repeats must be >= 1")
     results = run_bench(names, precisions, repeats=args.repeats, warmup=args.warmup,
                         eval_steps=args.eval_steps, threads=args.threads, batch=args.batch or None,
-                        isolate=not args.no_isolate, depth_curve=args.depth_curve, halting=args.halting)
+                        isolate=not args.no_isolate, depth_curve=args.depth_curve, halting=args.halting,
+                        compile=args.compile)
     print(markdown(results))
     if args.out:
         paths = write(results, args.out)

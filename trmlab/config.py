@@ -46,6 +46,7 @@ class TrainConfig:
     puzzle_weight_decay: float = 0.1
     ema: float = 0.999
     precision: str = "bf16"  # or "fp32"
+    compile: bool = False  # torch.compile the networks (falls back to eager with a warning)
     seed: int = 0
     eval_every: int = 500
     eval_batch_size: int = 256

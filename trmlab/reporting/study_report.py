@@ -341,13 +341,15 @@ def grid_headline(models: dict[str, Model], splits: list[str]) -> list[str]:
         params, halt = m.mean_of("params"), m.mean_of("train_mean_halt_step")
         rows.append([m.name, f"{params:,.0f}" if params is not None else "—", f"{m.mean_of('wall_s') or 0:.0f}",
                      human(m.mean_of("train_flops") or 0)]
-                    + [fmt(m.desc(s, key)) for s in splits for key in ("accuracy", "cell_accuracy")]
+                    + [fmt(m.desc(s, key)) for s in splits for key in ("accuracy", "cell_accuracy", "fill_accuracy")]
                     + [f"{halt:.2f}" if halt is not None else "—", len(m.cells)])
     headers = (["model", "params (counted)", "train wall s", "train FLOPs"]
-               + [f"{split_name(s)} {what}" for s in splits for what in ("exact", "cell acc")]
+               + [f"{split_name(s)} {what}" for s in splits for what in ("exact", "cell acc", "fill acc")]
                + ["mean halt step (training)", "seeds"])
     return [table(headers, rows), "",
-            "*exact*: the whole board right; *cell acc* (cell accuracy): the share of cells right. Both at each "
+            "*exact*: the whole board right; *cell acc* (cell accuracy): the share of cells right; *fill acc*: "
+            "the share right of the cells the answer changes (Sudoku's blanks, the maze's path; copying the "
+            "board scores 0 there). All at each "
             "model's trained depth (recursive models: after their trained N_sup supervision steps), mean ± sd "
             "over seeds. Params, FLOPs, wall time and the training halting step (mean supervision steps a "
             "training row ran): mean over seeds.", ""]

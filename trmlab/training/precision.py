@@ -1,9 +1,10 @@
-"""Device choice and mixed precision: bf16 autocast over fp32 master weights."""
+"""Device choice, mixed precision (bf16 autocast over fp32 master weights) and compilation."""
 from __future__ import annotations
 
 import contextlib
 import ctypes
 import sys
+import warnings
 
 import torch
 
@@ -46,3 +47,30 @@ def autocast(device, precision: str):
     if precision != "bf16":
         raise ValueError(f"unknown precision {precision!r}: choose 'bf16' or 'fp32'")
     return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
+
+
+def compile_networks(model: torch.nn.Module) -> int:
+    """`torch.compile` every `Stack` of a model (the network the recursion calls again and
+    again: one graph, reused n*T times per step), keeping eager mode as the fallback: if
+    compiling fails (no compiler on the machine, an unsupported op), a warning says so and
+    the stack runs eagerly from then on. Returns the number of stacks wrapped."""
+    from ..model.blocks import Stack
+    stacks = [m for m in model.modules() if isinstance(m, Stack)]
+    for stack in stacks:
+        stack.forward = _with_fallback(stack.forward)
+    return len(stacks)
+
+
+def _with_fallback(eager):
+    compiled, failed = torch.compile(eager), []
+
+    def forward(*args, **kwargs):
+        if not failed:
+            try:
+                return compiled(*args, **kwargs)
+            except Exception as e:  # noqa: BLE001  (any compiler failure: fall back, never crash a run)
+                failed.append(e)
+                warnings.warn(f"torch.compile failed, running eagerly: {type(e).__name__}: {e}", stacklevel=2)
+        return eager(*args, **kwargs)
+
+    return forward

@@ -25,7 +25,7 @@ from ..tokenizer import tokenizer_from_dict
 from . import checkpoint as ckpt
 from .objectives import make_objective
 from .optim import EMA, lr_at, make_optimizer, sign_sgd_
-from .precision import autocast, pick_device
+from .precision import autocast, compile_networks, pick_device
 
 
 @dataclass
@@ -71,6 +71,9 @@ class Trainer:
                              f"to at least {max(puzzles)}")
         self.model = build_model(cfg.model, self.tokenizer.vocab_size, self.device)
         self.ema = EMA(self.model, t.ema)
+        if t.compile:  # after the EMA copy: each model gets its own compiled stacks
+            compile_networks(self.model)
+            compile_networks(self.ema.model)
         self.optimizer = make_optimizer(self.model, t.optimizer, t.lr, t.weight_decay, (t.beta1, t.beta2))
         self.stream = IndexStream(len(self.splits["train"]), seed=t.seed)
         self.objective = make_objective(self.model, self.splits["train"], self.stream, t.batch_size,
