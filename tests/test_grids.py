@@ -193,3 +193,17 @@ def test_cli_train_eval_and_solve_a_grid_task(tmp_path, capsys):
     assert "step   2" in out and len([l for l in out.splitlines() if l.startswith("    ")]) == 8
     assert main(["solve", str(ckpt), "123"]) == 2  # not a 4x4 board: a clear error
     assert "16 cells" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("study,model,vocab,published", [
+    ("sudoku-paper", "trm-mlp", 11, 5.03e6), ("sudoku-paper", "trm-att", 11, 6.83e6),
+    ("maze-paper", "trm-mlp", 6, 18.8e6), ("sudoku-paper", "hrm", 11, 27.3e6)])
+def test_paper_grid_presets_have_the_published_parameter_counts(study, model, vocab, published):
+    """TRM's reported counts (model.parameters(), see docs/trm-reference.md); the reference's
+    vocabularies are 11 (Sudoku) and 6 (Maze), ours add PAD/EOS/SEP/UNK: within 1%."""
+    from trmlab.study import load_study
+    s = load_study(study)
+    spec = next(m for m in s.models if m.name == model)
+    cfg = s.run_config(s.tasks[0], spec, 0)
+    params = count_params(build_model(cfg.model, vocab, device="meta"))
+    assert abs(params - published) / published < 0.01, params

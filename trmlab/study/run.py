@@ -94,7 +94,7 @@ def run_study(study: StudyConfig, out_root: str | Path = "runs", *, jobs: int = 
     results["jobs"] = jobs
     previous = out / "results.json"
     if report_only and previous.exists():  # a report-only run trained nothing: keep the timing that did
-        results.update({k: v for k, v in json.loads(previous.read_text()).items() if k in ("wall_s", "jobs")})
+        results.update({k: v for k, v in json.loads(previous.read_text()).items() if k in ("wall_s", "jobs", "command")})
     previous.write_text(json.dumps(results, indent=2))
     from ..reporting.study_report import write_study_report
     write_study_report(results, out)
