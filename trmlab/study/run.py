@@ -205,7 +205,8 @@ def run_cell(cell: Cell) -> dict:
     evals = {}
     sets = {split: splits[split] for split in EVAL_SPLITS if split in splits}
     sets.update({name: _eval_set(cfg, spec, tokenizer) for name, spec in cell.task.eval_sets.items()})
-    tasks = {name: make_data_task(cfg.data) for name in sets}
+    task = make_data_task(cfg.data)
+    tasks = {name: task for name in sets}  # the task that scores each set (ARC adds pass@k)
     tasks.update({name: make_data_task(_with_knobs(cfg, spec).data) for name, spec in cell.task.eval_sets.items()})
     for name, split in sets.items():
         steps = trained_depth if name == "dev" else cell.eval_steps  # dev only picks the checkpoint

@@ -107,11 +107,16 @@ def cmd_list(args) -> int:
 
 
 def cmd_show(args) -> int:
+    from .grid import GridTask, render
     task = task_from_args(args)
     for i, ex in enumerate(task.examples(args.split, args.n, args.seed), 1):
         print(f"[{args.split} #{i}] difficulty {ex.difficulty}")
-        print(f"  Q: {ex.question}")
-        print(f"  A: {ex.answer}")
+        if isinstance(task, GridTask):  # puzzle and answer side by side, row by row
+            cols = task.shape()[1]
+            print("\n".join(f"  {q}   {a}" for q, a in zip(render(ex.question, cols), render(ex.answer, cols))))
+        else:
+            print(f"  Q: {ex.question}")
+            print(f"  A: {ex.answer}")
         if ex.solution:
             print(f"  solution: {ex.solution}")
     return 0
