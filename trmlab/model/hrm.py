@@ -22,16 +22,12 @@ import torch
 from torch import nn
 
 from .blocks import Context, stack_forward_flops
-from .config import HRMConfig
 from .losses import answer_loss, exactly_right
 from .reasoner import RecursiveReasoner
 
 
 class HRM(RecursiveReasoner):
     halt_outputs = 2  # (halt, continue)
-
-    def __init__(self, cfg: HRMConfig, vocab_size: int):
-        super().__init__(cfg, vocab_size)
 
     def build_networks(self) -> None:
         self.low = self.new_stack()

@@ -136,15 +136,11 @@ def _task_info(study: StudyConfig, task: TaskSpec, splits: dict) -> dict:
 
 def _eval_set(cfg: RunConfig, spec: dict, tokenizer):
     """An extra held-out set of a task, made once per process."""
-    data = _with_knobs(cfg, spec).data
+    data = replace(cfg.data, knobs={**cfg.data.knobs, **spec.get("knobs", {})})
     key = json.dumps([asdict(data), spec], sort_keys=True)
     if key not in _DATA_CACHE:
         _DATA_CACHE[key] = load_eval_set(data, spec.get("split", "test"), spec.get("n", 1000), tokenizer)
     return _DATA_CACHE[key]
-
-
-def _with_knobs(cfg: RunConfig, spec: dict) -> RunConfig:
-    return replace(cfg, data=replace(cfg.data, knobs={**cfg.data.knobs, **spec.get("knobs", {})}))
 
 
 def _finished(cell: Cell) -> bool:
@@ -205,16 +201,14 @@ def run_cell(cell: Cell) -> dict:
     evals = {}
     sets = {split: splits[split] for split in EVAL_SPLITS if split in splits}
     sets.update({name: _eval_set(cfg, spec, tokenizer) for name, spec in cell.task.eval_sets.items()})
-    task = make_data_task(cfg.data)
-    tasks = {name: task for name in sets}  # the task that scores each set (ARC adds pass@k)
-    tasks.update({name: make_data_task(_with_knobs(cfg, spec).data) for name, spec in cell.task.eval_sets.items()})
+    task = make_data_task(cfg.data)  # its class scores every set of it (ARC adds pass@k); knobs do not matter
     for name, split in sets.items():
         steps = trained_depth if name == "dev" else cell.eval_steps  # dev only picks the checkpoint
         r = evaluate(model, split, tokenizer, steps=steps if cfg.model.recursive else None,
                      batch_size=cfg.train.eval_batch_size, device=device, precision=cfg.train.precision)
         evals[name] = r.summary(trained_depth)
-        if hasattr(tasks[name], "score_predictions"):  # e.g. ARC: pass@1 and pass@2 by voting
-            evals[name].update(tasks[name].score_predictions(split.examples, r.predictions))
+        if hasattr(task, "score_predictions"):  # e.g. ARC: pass@1 and pass@2 by voting
+            evals[name].update(task.score_predictions(split.examples, r.predictions))
     totals = meta["totals"]
     m = cfg.model
     result = {

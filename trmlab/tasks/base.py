@@ -95,22 +95,29 @@ class ProceduralTask(Task):
             raise ValueError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
         lo, hi = self.difficulty_range(split)
         rng = random.Random(f"{self.name}/{split}/{seed}")
-        seen: set[str] = set()
-        out: list[Example] = []
-        attempts, budget = 0, 200 * n + 1000
-        while len(out) < n:
-            attempts += 1
-            if attempts > budget:
-                raise ValueError(
-                    f"task {self.name!r} could only make {len(out)} distinct {split} questions "
-                    f"(asked for {n}) at difficulty {lo}..{hi}: widen the difficulty or number range")
-            ex = self.generate(rng, rng.randint(lo, hi))
-            key = normalize_question(ex.question)
-            if key in seen or not in_split(ex.question, split):
-                continue
-            seen.add(key)
-            out.append(ex)
-        return out
+        return draw_distinct(
+            n, split, lambda: self.generate(rng, rng.randint(lo, hi)), budget=200 * n + 1000,
+            too_few=lambda made: f"task {self.name!r} could only make {made} distinct {split} questions "
+                                 f"(asked for {n}) at difficulty {lo}..{hi}: widen the difficulty or number range")
+
+
+def draw_distinct(n: int, split: str, draw, budget: int, too_few) -> list[Example]:
+    """n examples from `draw()`, with distinct questions, all in `split`'s hash bucket;
+    after `budget` draws, ValueError(too_few(number made))."""
+    seen: set[str] = set()
+    out: list[Example] = []
+    attempts = 0
+    while len(out) < n:
+        attempts += 1
+        if attempts > budget:
+            raise ValueError(too_few(len(out)))
+        ex = draw()
+        key = normalize_question(ex.question)
+        if key in seen or not in_split(ex.question, split):
+            continue
+        seen.add(key)
+        out.append(ex)
+    return out
 
 
 _REGISTRY: dict[str, type[Task]] = {}

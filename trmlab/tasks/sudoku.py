@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from .base import SPLITS, Example, in_split, normalize_question, register
+from .base import SPLITS, Example, draw_distinct, in_split, register
 from .grid import GridTask
 from .real import ENV_VAR, DataFormatError
 
@@ -377,14 +377,8 @@ class Sudoku(GridTask):
     def _generated(self, split: str, n: int, seed: int) -> list[Example]:
         lo, hi = self.ood_difficulty if split == "ood" else self.train_difficulty
         rng = random.Random(f"sudoku/{split}/{seed}")
-        seen: set[str] = set()
-        out: list[Example] = []
-        attempts, budget = 0, 20 * n + 100
-        while len(out) < n:
-            attempts += 1
-            if attempts > budget:
-                raise ValueError(f"sudoku could only make {len(out)} distinct {self.size}x{self.size} {split} "
-                                 f"puzzles (asked for {n}) with {lo}..{hi} blanks: widen the difficulty range")
+
+        def draw() -> Example:
             puzzle, solution = make_puzzle(self.size, rng.randint(lo, hi), rng)
             # Symmetries keep a puzzle unique: relabel until it lands in the split's bucket,
             # far cheaper than generating ~20 puzzles per dev or test one.
@@ -392,12 +386,12 @@ class Sudoku(GridTask):
                 if in_split(puzzle, split):
                     break
                 puzzle, solution = _relabel((puzzle, solution), self.size, rng)
-            key = normalize_question(puzzle)
-            if key in seen or not in_split(puzzle, split):
-                continue
-            seen.add(key)
-            out.append(self._example(puzzle, solution))
-        return out
+            return self._example(puzzle, solution)
+
+        return draw_distinct(
+            n, split, draw, budget=20 * n + 100,
+            too_few=lambda made: f"sudoku could only make {made} distinct {self.size}x{self.size} {split} "
+                                 f"puzzles (asked for {n}) with {lo}..{hi} blanks: widen the difficulty range")
 
     def _file_path(self) -> Path:
         if self.path:
