@@ -1,7 +1,7 @@
 """trmlab and its peers side by side at config (a), in one harness; writes results/bench.{json,md}.
 
     python benchmarks/peers.py [--venvs /work/peer-venvs] [--precision bf16,fp32] [--repeats 5]
-                               [--threads 2] [--out results] [--extra default,paper]
+                               [--threads 2] [--out results] [--extra default,paper] [--compile bf16]
 
 (`benchmarks/run_all.sh` is the one command that makes the venvs if needed and runs it all.)
 
@@ -40,13 +40,15 @@ PEERS = [
 ]
 
 
-def run_peer(venvs: Path, venv: str, driver: str, extra: list[str], precision: str, args) -> dict | None:
+def run_peer(venvs: Path, venv: str, driver: str, extra: list[str], precision: str, args,
+             compile: bool = False) -> dict | None:
     python = venvs / venv / "bin" / "python"
     if not python.exists():
         print(f"  (no {python}: skipped)")
         return None
     cmd = [str(python), str(DRIVERS / driver), "--precision", precision, "--repeats", str(args.repeats),
-           "--warmup", str(args.warmup), "--threads", str(args.threads), *extra]
+           "--warmup", str(compiled_warmup(args.warmup) if compile else args.warmup), "--threads", str(args.threads),
+           *extra, *(["--compile"] if compile else [])]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=DRIVERS)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("@@")]
     if proc.returncode or not lines:
@@ -67,6 +69,8 @@ def main() -> int:
     p.add_argument("--paper-repeats", type=int, default=3)
     p.add_argument("--depth-curve", action="store_true")
     p.add_argument("--halting", default=None, help="reasoner checkpoint for the halting measurement")
+    p.add_argument("--compile", default="", help="precisions to run again compiled (trmlab's (a) and "
+                   "LM cases and every peer through torch.compile), e.g. bf16")
     p.add_argument("--out", type=Path, default=Path("results"))
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -88,13 +92,19 @@ def main() -> int:
                                peaks=results["peak"])
         results["cases"] += more["cases"]
     peaks = results["peak"]
+    compiled = [p for p in args.compile.split(",") if p]
+    for precision in compiled:
+        compared = [c for c in cases if c in bench.CASE_GROUPS["a"] or c == "transformer-default-fixed"]
+        results["cases"] += bench.run_bench(compared, [precision], repeats=args.repeats, threads=args.threads,
+                                            warmup=compiled_warmup(args.warmup), peaks=peaks, compile=True)["cases"]
     results["peers"] = []
+    runs = [(p, False) for p in precisions] + [(p, True) for p in compiled]
     for name, venv, driver, extra, ours in PEERS:
         if name not in wanted:
             continue
-        for precision in precisions:
-            print(f"{name} {precision} ...", flush=True)
-            r = run_peer(args.venvs, venv, driver, extra, precision, args)
+        for precision, compile in runs:
+            print(f"{name} {precision}{' compiled' if compile else ''} ...", flush=True)
+            r = run_peer(args.venvs, venv, driver, extra, precision, args, compile)
             if r is None:
                 continue
             r["train"]["mfu"] = r["train"]["flops_per_s"] / peaks[precision]["flops_per_s"]
@@ -114,14 +124,22 @@ def main() -> int:
     return 0
 
 
+def compiled_warmup(warmup: int) -> int:
+    """Untimed steps for a compiled run: the first ones compile (forward, backward, no-grad)."""
+    return max(warmup, 3)
+
+
 def side_by_side(results: dict) -> list[dict]:
-    """Each peer run next to the trmlab case it is compared with, same precision: ex/s ratio."""
-    ours = {(c["name"], c["precision"]): c for c in results["cases"]}
+    """Each peer run next to the trmlab case it is compared with, same precision and both
+    compiled or both not: ex/s ratio."""
+    ours = {(c["name"], c["precision"], c.get("compile", False)): c for c in results["cases"]}
     rows = []
     for peer in results["peers"]:
-        mine = ours.get((peer["compared_with"], peer["precision"]))
+        compile = peer.get("compile", False)
+        mine = ours.get((peer["compared_with"], peer["precision"], compile))
         if mine:
             rows.append({"peer": peer["name"], "trmlab": mine["name"], "precision": peer["precision"],
+                         "compile": compile,
                          "peer_s_per_step": peer["train"]["s_per_step"]["median"],
                          "trmlab_s_per_step": mine["train"]["s_per_step"]["median"],
                          "peer_examples_per_s": peer["train"]["examples_per_s"],
@@ -132,12 +150,15 @@ def side_by_side(results: dict) -> list[dict]:
 
 
 def vs_fastest_peer(results: dict) -> list[dict]:
-    """Per trmlab case and precision: its examples/s over the fastest peer's at the same shape."""
+    """Per trmlab case, precision and compilation: its examples/s over the fastest peer's at the
+    same shape, run the same way."""
     rows = []
-    for (case, precision) in sorted({(r["trmlab"], r["precision"]) for r in results["side_by_side"]}):
-        same = [r for r in results["side_by_side"] if r["trmlab"] == case and r["precision"] == precision]
+    keys = sorted({(r["trmlab"], r["precision"], r["compile"]) for r in results["side_by_side"]})
+    for case, precision, compile in keys:
+        same = [r for r in results["side_by_side"]
+                if (r["trmlab"], r["precision"], r["compile"]) == (case, precision, compile)]
         best = max(same, key=lambda r: r["peer_examples_per_s"])
-        rows.append({"trmlab": case, "precision": precision, "fastest_peer": best["peer"],
+        rows.append({"trmlab": case, "precision": precision, "compile": compile, "fastest_peer": best["peer"],
                      "peer_examples_per_s": best["peer_examples_per_s"],
                      "trmlab_examples_per_s": best["trmlab_examples_per_s"], "ratio": best["ratio"],
                      "trmlab_mfu": best["trmlab_mfu"], "peer_mfu": best["peer_mfu"]})
@@ -152,19 +173,20 @@ def markdown(results: dict) -> str:
     text = "\n".join(head) + bench.markdown(results)
     lines = ["", "| peer | version | precision | params | s/step (median) | spread | ex/s | MFU | peak mem MB "
              "| trmlab case | trmlab ex/s | trmlab / peer |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    by = {(r["peer"], r["precision"]): r for r in results.get("side_by_side", [])}
+    by = {(r["peer"], r["precision"], r["compile"]): r for r in results.get("side_by_side", [])}
     for p in results.get("peers", []):
-        t, row = p["train"], by.get((p["name"], p["precision"]))
-        lines.append(f"| {p['name']} | {p.get('version', '')} | {p['precision']} | {p['params']:,} "
+        t, row = p["train"], by.get((p["name"], p["precision"], p.get("compile", False)))
+        lines.append(f"| {bench.label(p)} | {p.get('version', '')} | {p['precision']} | {p['params']:,} "
                      f"| {t['s_per_step']['median']:.3f} | {t['s_per_step']['spread']:.0%} "
                      f"| {t['examples_per_s']:.1f} | {t['mfu']:.1%} | {t['peak_memory_mb']:.0f} "
-                     + (f"| {row['trmlab']} | {row['trmlab_examples_per_s']:.1f} | {row['ratio']:.2f}x |"
+                     + (f"| {bench.label(row, 'trmlab')} | {row['trmlab_examples_per_s']:.1f} | {row['ratio']:.2f}x |"
                         if row else "| | | |"))
     fastest = results.get("vs_fastest_peer", [])
     if fastest:
         lines += ["", "| trmlab case | precision | trmlab ex/s | fastest peer | its ex/s | ratio | trmlab MFU "
                   "| peer MFU |", "|---|---|---|---|---|---|---|---|"]
-        lines += [f"| {r['trmlab']} | {r['precision']} | {r['trmlab_examples_per_s']:.1f} | {r['fastest_peer']} "
+        lines += [f"| {bench.label(r, 'trmlab')} | {r['precision']} | {r['trmlab_examples_per_s']:.1f} "
+                  f"| {bench.label(r, 'fastest_peer')} "
                   f"| {r['peer_examples_per_s']:.1f} | {r['ratio']:.2f}x | {r['trmlab_mfu']:.1%} | {r['peer_mfu']:.1%} |"
                   for r in fastest]
     return text + "\n".join(lines) + "\n"

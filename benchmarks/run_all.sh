@@ -6,8 +6,10 @@
 # trmlab at config (a) (reasoner, reasoner with the MLP mixer, transformer LM) in bf16 and
 # fp32, the default preset's models and the paper-size reasoner in bf16; the peers
 # (tiny-recursive-model, nano-trm, iterative-bert) at (a) in bf16 and fp32; GPT-2 next to
-# the transformer LM; ratios, MFU against a measured matmul peak, hardware, versions and
-# this command. About 10 minutes on a 2-core CPU (run it on an otherwise idle machine).
+# the transformer LM; then all of (a) and the LM shape again through torch.compile, trmlab and
+# peers alike; the 64-step depth curve against one 64-step evaluation; ratios, MFU against a
+# measured matmul peak, hardware, versions and this command. About 25 minutes on a 2-core CPU
+# (run it on an otherwise idle machine).
 #
 # Settings (environment): REPEATS (timed steps per case, default 5), WARMUP (default 2), PEER_VENVS (default
 # /work/peer-venvs, made by benchmarks/setup_peers.sh when missing), THREADS (default:
@@ -24,4 +26,5 @@ for v in trm ibert hf nanotrm; do
   [ -x "$PEER_VENVS/$v/bin/python" ] || { bash benchmarks/setup_peers.sh; break; }
 done
 exec "$PYTHON" benchmarks/peers.py --venvs "$PEER_VENVS" --precision bf16,fp32 --repeats "$REPEATS" \
-  --warmup "$WARMUP" --threads "$THREADS" --extra default,paper --paper-repeats "$REPEATS" --out "$OUT"
+  --warmup "$WARMUP" --threads "$THREADS" --extra default,paper --paper-repeats "$REPEATS" --compile bf16 \
+  --depth-curve --out "$OUT"

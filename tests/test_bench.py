@@ -51,17 +51,22 @@ def test_peer_ratios_pick_the_fastest_peer_per_precision():
                           "flops_per_s": 1e9, "peak_memory_mb": 1.0},
                 "eval": {"examples_per_s": 1.0, "steps": 4, "mfu": 0.1}}
 
+    compiled = dict(case("reasoner-a", "bf16", 90.0), compile=True)
     results = {"environment": {"cpu": "x", "threads": 2, "python": "3", "torch": "2"},
                "peak": {"bf16": {"flops_per_s": 2e9}},
-               "cases": [case("reasoner-a", "bf16", 60.0)],
+               "cases": [case("reasoner-a", "bf16", 60.0), compiled],
                "peers": [dict(case("nano-trm", "bf16", 30.0), compared_with="reasoner-a"),
-                         dict(case("iterative-bert", "bf16", 40.0), compared_with="reasoner-a")]}
+                         dict(case("iterative-bert", "bf16", 40.0), compared_with="reasoner-a"),
+                         dict(case("iterative-bert", "bf16", 45.0), compared_with="reasoner-a", compile=True)]}
     results["side_by_side"] = peers.side_by_side(results)
     results["vs_fastest_peer"] = fastest = peers.vs_fastest_peer(results)
-    assert [r["ratio"] for r in results["side_by_side"]] == [2.0, 1.5]
-    assert len(fastest) == 1 and fastest[0]["fastest_peer"] == "iterative-bert" and fastest[0]["ratio"] == 1.5
+    # eager against eager, compiled against compiled: never across
+    assert [r["ratio"] for r in results["side_by_side"]] == [2.0, 1.5, 2.0]
+    assert [(r["compile"], r["fastest_peer"], r["ratio"]) for r in fastest] == [
+        (False, "iterative-bert", 1.5), (True, "iterative-bert", 2.0)]
     text = peers.markdown(results)
     assert "| reasoner-a | bf16 | 60.0 | iterative-bert | 40.0 | 1.50x |" in text
+    assert "| reasoner-a (compiled) | bf16 | 90.0 | iterative-bert (compiled) | 45.0 | 2.00x |" in text
 
 
 def test_given_peaks_are_not_measured_again():

@@ -2,7 +2,7 @@
 import torch
 import torch.nn.functional as F
 
-from trmlab.model.blocks import Rotary, apply_rotary, attention, rms_norm, stream_dtype
+from trmlab.model.blocks import Rotary, apply_rotary, attention, attention_bias, rms_norm, stream_dtype
 
 
 def test_rms_norm_forward_and_backward_match_the_plain_expression():
@@ -31,13 +31,17 @@ def test_cpu_bf16_attention_matches_sdpa_with_masks_and_gradients():
     B, H, L, hd = 3, 2, 7, 8
     q, k, v = (torch.randn(B, H, L, hd) for _ in range(3))
     key_ok = torch.arange(L)[None] < torch.tensor([[7], [4], [5]])
-    for mask, causal in ((None, False), (key_ok[:, None, None, :], False), (None, True)):
+    causal = torch.ones(L, L, dtype=torch.bool).tril()
+    for mask in (None, key_ok[:, None, None, :], causal, causal & key_ok[:, None, None, :]):
         ref = [t.clone().requires_grad_() for t in (q, k, v)]
         out = [t.bfloat16().requires_grad_() for t in (q, k, v)]
-        expect = F.scaled_dot_product_attention(*ref, attn_mask=mask, is_causal=causal)
-        got = attention(*out, mask, causal)  # the bf16 CPU path
+        expect = F.scaled_dot_product_attention(*ref, attn_mask=mask)
+        got = attention(*out, None if mask is None else attention_bias(mask, torch.bfloat16))  # the bf16 CPU path
         assert got.dtype == torch.bfloat16
-        assert torch.allclose(got.float(), expect, atol=3e-2), (mask is None, causal)
+        assert torch.allclose(got.float(), expect, atol=3e-2), mask
+        # fp32 takes SDPA's path with the same additive mask: the boolean mask's result
+        plain = attention(*(t.detach() for t in ref), None if mask is None else attention_bias(mask, torch.float32))
+        assert torch.allclose(plain, expect.detach(), atol=1e-5)
         expect.sum().backward()
         got.float().sum().backward()
         for a, b in zip(ref, out):

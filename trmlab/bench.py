@@ -408,6 +408,11 @@ def _maybe_isolated(fn, kw: dict, isolate: bool) -> dict:
     return json.loads(lines[-1][2:])
 
 
+def label(row: dict, key: str = "name") -> str:
+    """A case's (or peer's) name, marked when it ran compiled."""
+    return row[key] + (" (compiled)" if row.get("compile") else "")
+
+
 def markdown(results: dict) -> str:
     env, peaks = results["environment"], results["peak"]
     lines = [f"Machine: {env['cpu']} ({env.get('cores', '?')} cores, {env.get('cpu_capability', '?')}"
@@ -421,7 +426,7 @@ def markdown(results: dict) -> str:
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results["cases"]:
         t, e = r["train"], r["eval"]
-        lines.append(f"| {r['name']} | {r['precision']} | {r['params']:,} | {r['batch']} × {r['seq_len']:.0f} "
+        lines.append(f"| {label(r)} | {r['precision']} | {r['params']:,} | {r['batch']} × {r['seq_len']:.0f} "
                      f"| {t['s_per_step']['median']:.3f} | {t['s_per_step']['spread']:.0%} "
                      f"| {t['examples_per_s']:.1f} | {t['tokens_per_s']:.0f} | {t['flops_per_s'] / 1e9:.1f} "
                      f"| {t['mfu']:.1%} | {e['examples_per_s']:.1f} ({e['steps']}) | {e['mfu']:.1%} "

@@ -26,6 +26,7 @@ def parse_args(**defaults) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--compile", action="store_true", help="torch.compile the forward and loss")
     for name, value in defaults.items():
         p.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
     args = p.parse_args()
@@ -33,6 +34,12 @@ def parse_args(**defaults) -> argparse.Namespace:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     return args
+
+
+def maybe_compile(forward, args):
+    """The peer's forward and loss through `torch.compile` when asked (as `trmlab bench --compile`
+    compiles trmlab's networks); its backward is compiled with it."""
+    return torch.compile(forward) if args.compile else forward
 
 
 def autocast(precision: str):
@@ -76,7 +83,7 @@ def report(name: str, args, step, *, batch: int, seq_len: int, flops_per_step: f
     times = time_it(step, warmup=args.warmup, repeats=args.repeats)
     s = spread(times)
     med = s["median"]
-    out = {"name": name, "precision": args.precision, "threads": torch.get_num_threads(),
+    out = {"name": name, "precision": args.precision, "compile": args.compile, "threads": torch.get_num_threads(),
            "torch": torch.__version__, "params": params, "batch": batch, "seq_len": seq_len,
            "train": {"s_per_step": s, "examples_per_s": batch / med, "tokens_per_s": batch * seq_len / med,
                      "flops_per_step": flops_per_step, "flops_per_s": flops_per_step / med,

@@ -5,7 +5,7 @@ the last `answer` positions, then the shared tail. GPT-2 differs in its blocks
 parameter count is reported beside trmlab's."""
 import torch
 import torch.nn.functional as F
-from _common import Tail, autocast, net_flops, parse_args, report
+from _common import Tail, autocast, maybe_compile, net_flops, parse_args, report
 from importlib.metadata import version
 from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -18,11 +18,17 @@ tokens = torch.randint(0, a.vocab, (a.batch, a.seq))
 targets = torch.randint(0, a.vocab, (a.batch, a.answer))
 
 
-def step():
+def forward():
     with autocast(a.precision):
         logits = model(tokens, logits_to_keep=a.answer).logits
-        loss = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten())
-    tail(loss)
+        return F.cross_entropy(logits.float().flatten(0, 1), targets.flatten())
+
+
+forward = maybe_compile(forward, a)
+
+
+def step():
+    tail(forward())
 
 
 # trmlab's convention for the LM: causal attention sees (L+1)/2 keys on average.

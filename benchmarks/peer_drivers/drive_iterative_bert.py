@@ -5,7 +5,7 @@ linear head and cross-entropy are added here. Its residual stream is `h + encode
 with no norm after the sum, so the state grows with the number of passes."""
 import torch
 import torch.nn.functional as F
-from _common import Tail, autocast, net_flops, parse_args, report, trm_step_flops
+from _common import Tail, autocast, maybe_compile, net_flops, parse_args, report, trm_step_flops
 from importlib.metadata import version
 from iterative_bert import IterativeBert, IterativeBertConfig
 
@@ -22,11 +22,17 @@ seq = torch.randint(0, a.vocab, (a.batch, a.seq))
 labels = torch.randint(0, a.vocab, (a.batch, a.seq))
 
 
-def step():
+def forward():
     with autocast(a.precision):
         h = model(seq).last_hidden_state
-        loss = F.cross_entropy(head(h).float().flatten(0, 1), labels.flatten())
-    tail(loss)
+        return F.cross_entropy(head(h).float().flatten(0, 1), labels.flatten())
+
+
+forward = maybe_compile(forward, a)
+
+
+def step():
+    tail(forward())
 
 
 mlp = 3 * a.dim * a.inter

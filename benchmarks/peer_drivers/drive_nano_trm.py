@@ -3,7 +3,7 @@ SwiGLU, H_cycles=T=3, L_cycles=n=6, the persistent carry with halting), no puzzl
 embedding. One step is its `compute_loss_and_metrics(carry, batch)` (what its
 training_step runs) and the shared tail. Its SwiGLU rounds the inner width to 256: 768."""
 import torch
-from _common import Tail, autocast, net_flops, parse_args, report, trm_step_flops
+from _common import Tail, autocast, maybe_compile, net_flops, parse_args, report, trm_step_flops
 from importlib.metadata import version
 from src.nn.models.trm import TRMModule
 
@@ -19,9 +19,17 @@ batch = {"input": torch.randint(0, a.vocab, (a.batch, a.seq)),
 carry = [model.initial_carry(batch)]
 
 
-def step():
+def forward(carry):
     with autocast(a.precision):
-        carry[0], loss, _, _ = model.compute_loss_and_metrics(carry[0], batch)
+        carry, loss, _, _ = model.compute_loss_and_metrics(carry, batch)
+    return carry, loss
+
+
+forward = maybe_compile(forward, a)
+
+
+def step():
+    carry[0], loss = forward(carry[0])
     tail(loss / a.batch)
 
 

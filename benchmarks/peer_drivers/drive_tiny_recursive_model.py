@@ -2,7 +2,7 @@
 x-transformers Encoder (2 layers, 8 heads of 32, rotary), one supervision step per call of
 `model(seq, outputs, latents, labels)` as its Trainer does, the (outputs, latents) carried."""
 import torch
-from _common import Tail, autocast, net_flops, parse_args, report, trm_step_flops
+from _common import Tail, autocast, maybe_compile, net_flops, parse_args, report, trm_step_flops
 from importlib.metadata import version
 from tiny_recursive_model import TinyRecursiveModel
 from x_transformers import Encoder
@@ -18,10 +18,17 @@ labels = torch.randint(0, a.vocab, (a.batch, a.seq))
 state = list(model.get_initial())
 
 
-def step():
+def forward(y, z):
     with autocast(a.precision):
-        loss, _, y, z, _, _ = model(seq, state[0], state[1], labels=labels)
-    state[:] = y, z
+        loss, _, y, z, _, _ = model(seq, y, z, labels=labels)
+    return loss, y, z
+
+
+forward = maybe_compile(forward, a)
+
+
+def step():
+    loss, *state[:] = forward(*state)
     tail(loss)
 
 

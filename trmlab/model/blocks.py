@@ -81,14 +81,22 @@ class Context:
     """What every block needs besides the hidden states; built once per forward.
 
     rope:  (cos, signed sin), each [B, L, 1, 1, head_dim] (see `Rotary`)
-    mask:  boolean attention mask broadcastable to [B, heads, L, L] (True = may attend),
+    bias:  additive attention mask broadcastable to [B, heads, L, L] (see `attention_bias`),
            or None for full bidirectional attention
-    causal: use the causal fast path (only when mask is None)
     """
 
     rope: tuple[torch.Tensor, torch.Tensor]
-    mask: torch.Tensor | None = None
-    causal: bool = False
+    bias: torch.Tensor | None = None
+
+
+def attention_bias(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """A boolean mask (True = may attend) as the additive mask attention takes: 0 or -inf.
+
+    Adding it is exact, and it is built once per forward, not once per layer and call.
+    On CPU in bf16 one add is much cheaper than `masked_fill` with a broadcast boolean mask
+    (B64 H4 L124 causal, 2 threads: attention 18.3 -> 13.1 ms forward+backward, 9.9 -> 4.5 ms
+    forward); SDPA (fp32, CUDA) takes it as its float `attn_mask`."""
+    return torch.zeros(allowed.shape, dtype=dtype, device=allowed.device).masked_fill_(~allowed, float("-inf"))
 
 
 class Rotary(nn.Module):
@@ -137,12 +145,12 @@ class Attention(nn.Module):
         # Rotate q and k together (one pass over both), then to [B, heads, L, head_dim].
         q, k = apply_rotary(qkv[:, :, :2], ctx.rope).permute(2, 0, 3, 1, 4)
         v = qkv[:, :, 2].transpose(1, 2)
-        o = attention(q, k, v, ctx.mask, ctx.causal and ctx.mask is None)
+        o = attention(q, k, v, ctx.bias)
         return self.out(o.transpose(1, 2).reshape(B, L, D))
 
 
-def attention(q, k, v, mask: torch.Tensor | None, causal: bool) -> torch.Tensor:
-    """softmax(q k^T / sqrt(hd) + mask) v.
+def attention(q, k, v, bias: torch.Tensor | None) -> torch.Tensor:
+    """softmax(q k^T / sqrt(hd) + bias) v, with `bias` from `attention_bias` (or None).
 
     bf16 on CPU: written out (bf16 matmuls, softmax accumulated in fp32 by the kernel).
     At these short lengths (B64, L81-128, head 32, torch 2.13, 1 thread) that is 2.3x faster
@@ -151,13 +159,10 @@ def attention(q, k, v, mask: torch.Tensor | None, causal: bool) -> torch.Tensor:
     fp32 on CPU, and CUDA: SDPA's own choice (flash/efficient kernels) is the fastest.
     Every mask here leaves each query at least one key, so no softmax row is empty."""
     if q.device.type != "cpu" or q.dtype != torch.bfloat16:
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
     scores = (q * q.shape[-1] ** -0.5) @ k.transpose(-1, -2)
-    if causal:
-        L = q.shape[-2]
-        mask = torch.ones(L, L, dtype=torch.bool, device=q.device).tril()
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
+    if bias is not None:
+        scores = scores + bias
     return scores.softmax(-1) @ v
 
 

@@ -24,7 +24,7 @@ import math
 import torch
 from torch import nn
 
-from .blocks import Context, Rotary, Stack, linear, stack_forward_flops
+from .blocks import Context, Rotary, Stack, attention_bias, linear, stack_forward_flops, stream_dtype
 from .config import ReasonerConfig
 from .losses import answer_loss, exactly_right
 
@@ -100,8 +100,8 @@ class RecursiveReasoner(nn.Module):
         a_pos = R + question_len[:, None] + torch.arange(Fa, device=dev)[None]
         q_pos = torch.where(q_valid, R + col[None], 0)
         positions = torch.cat([r_pos, a_pos, q_pos], dim=1)
-        mask = None if bool(q_valid.all()) else valid[:, None, None, :]
-        return x, Context(self.rotary(positions), mask)
+        bias = None if bool(q_valid.all()) else attention_bias(valid[:, None, None, :], stream_dtype(x))
+        return x, Context(self.rotary(positions), bias)
 
     def initial_state(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.y_init.expand_as(x).to(x.dtype), self.z_init.expand_as(x).to(x.dtype)

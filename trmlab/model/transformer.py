@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ..tokenizer import EOS, PAD, SEP
-from .blocks import Context, Rotary, Stack, linear, stack_forward_flops
+from .blocks import Context, Rotary, Stack, attention_bias, linear, stack_forward_flops, stream_dtype
 from .config import TransformerConfig
 from .losses import answer_loss
 
@@ -54,9 +54,8 @@ class TransformerLM(nn.Module):
         causal = torch.ones(L, L, dtype=torch.bool, device=tokens.device).tril()
         # Padding rows may see themselves, so no softmax row is empty.
         mask = causal & (key_ok[:, None, :] | torch.eye(L, dtype=torch.bool, device=tokens.device))
-        ctx = Context(self.rotary(positions), mask[:, None])
         h = self.token_embed(tokens) * math.sqrt(self.cfg.d_model)
-        h = self.net(h, ctx)
+        h = self.net(h, Context(self.rotary(positions), attention_bias(mask[:, None], stream_dtype(h))))
         return self.head(h[:, -last:])
 
     def loss(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
