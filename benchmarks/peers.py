@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import shlex
+import statistics
 import subprocess
 import sys
 import time
@@ -68,6 +69,9 @@ def main() -> int:
     p.add_argument("--extra", default="", help="more trmlab case groups/cases, e.g. default,paper")
     p.add_argument("--paper-repeats", type=int, default=3)
     p.add_argument("--depth-curve", action="store_true")
+    p.add_argument("--paired", type=int, default=0, metavar="ROUNDS",
+                   help="then run reasoner-a and its fastest peer alternately ROUNDS times (bf16; eager, "
+                        "and compiled if --compile bf16): a ratio per round, robust to the machine's drift")
     p.add_argument("--halting", default=None, help="reasoner checkpoint for the halting measurement")
     p.add_argument("--compile", default="", help="precisions to run again compiled (trmlab's (a) and "
                    "LM cases and every peer through torch.compile), e.g. bf16")
@@ -114,6 +118,8 @@ def main() -> int:
                   f"MFU {r['train']['mfu']:.1%}")
     results["side_by_side"] = side_by_side(results)
     results["vs_fastest_peer"] = vs_fastest_peer(results)
+    if args.paired:
+        results["paired"] = paired(results, args)
     results["command"] = " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv])
     results["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     results["wall_s"] = time.perf_counter() - started
@@ -122,6 +128,33 @@ def main() -> int:
     (args.out / "bench.md").write_text(markdown(results))
     print(markdown(results))
     return 0
+
+
+def paired(results: dict, args) -> list[dict]:
+    """reasoner-a and the fastest peer at (a), bf16, timed alternately (trmlab, peer, trmlab, ...)
+    `args.paired` times, eager and (if it was run) compiled. Run minutes apart, two timings of the
+    same code on this shared machine differ by up to 10%; a ratio taken within each round does not."""
+    peers = {name: (venv, driver, extra) for name, venv, driver, extra, _ in PEERS}
+    rows = []
+    for best in results["vs_fastest_peer"]:
+        if best["trmlab"] != "reasoner-a" or best["precision"] != "bf16":
+            continue
+        compile, ratios = best["compile"], []
+        warmup = compiled_warmup(args.warmup) if compile else args.warmup
+        for round_ in range(args.paired):
+            print(f"paired round {round_ + 1}: reasoner-a vs {bench.label(best, 'fastest_peer')} ...", flush=True)
+            ours = bench.run_bench(["reasoner-a"], ["bf16"], repeats=args.repeats, warmup=warmup,
+                                   threads=args.threads, peaks=results["peak"], compile=compile,
+                                   log=lambda *_: None)["cases"][0]
+            theirs = run_peer(args.venvs, *peers[best["fastest_peer"]], "bf16", args, compile)
+            if theirs:
+                ratios.append(ours["train"]["examples_per_s"] / theirs["train"]["examples_per_s"])
+                print(f"  {ours['train']['examples_per_s']:.1f} vs {theirs['train']['examples_per_s']:.1f} ex/s: "
+                      f"{ratios[-1]:.2f}x", flush=True)
+        if ratios:
+            rows.append({"trmlab": "reasoner-a", "peer": best["fastest_peer"], "precision": "bf16",
+                         "compile": compile, "ratios": ratios, "median": statistics.median(ratios)})
+    return rows
 
 
 def compiled_warmup(warmup: int) -> int:
@@ -189,6 +222,12 @@ def markdown(results: dict) -> str:
                   f"| {bench.label(r, 'fastest_peer')} "
                   f"| {r['peer_examples_per_s']:.1f} | {r['ratio']:.2f}x | {r['trmlab_mfu']:.1%} | {r['peer_mfu']:.1%} |"
                   for r in fastest]
+    pairs = results.get("paired", [])
+    if pairs:
+        lines += ["", "Paired runs (trmlab and the peer timed alternately; one ratio per round):", "",
+                  "| trmlab case | peer | precision | ratio per round | median |", "|---|---|---|---|---|"]
+        lines += [f"| {bench.label(r, 'trmlab')} | {bench.label(r, 'peer')} | {r['precision']} "
+                  f"| {', '.join(f'{x:.2f}x' for x in r['ratios'])} | {r['median']:.2f}x |" for r in pairs]
     return text + "\n".join(lines) + "\n"
 
 

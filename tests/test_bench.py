@@ -73,3 +73,30 @@ def test_given_peaks_are_not_measured_again():
     given = {"bf16": {"flops_per_s": 123.0, "by_shape": {}}}
     results = bench.run_bench([], ["bf16"], peaks=given, isolate=False, log=lambda *_: None)
     assert results["peak"]["bf16"]["flops_per_s"] == 123.0
+
+
+def test_paired_rounds_time_trmlab_and_the_fastest_peer_alternately(monkeypatch):
+    peers = _load_peers()
+    order, ours, theirs = [], iter([60.0, 50.0]), iter([40.0, 50.0])
+
+    def fake_bench(cases, precisions, **kw):
+        order.append(("trmlab", kw["compile"]))
+        return {"cases": [{"train": {"examples_per_s": next(ours)}}]}
+
+    def fake_peer(venvs, venv, driver, extra, precision, args, compile=False):
+        order.append((venv, compile))
+        return {"train": {"examples_per_s": next(theirs)}}
+
+    monkeypatch.setattr(peers.bench, "run_bench", fake_bench)
+    monkeypatch.setattr(peers, "run_peer", fake_peer)
+    args = type("Args", (), dict(paired=2, warmup=2, repeats=5, threads=2, venvs=None))()
+    results = {"peak": {}, "vs_fastest_peer": [
+        {"trmlab": "reasoner-a", "precision": "bf16", "compile": True, "fastest_peer": "tiny-recursive-model"},
+        {"trmlab": "transformer-default-fixed", "precision": "bf16", "compile": False, "fastest_peer": "gpt2"}]}
+    rows = peers.paired(results, args)
+    assert order == [("trmlab", True), ("trm", True), ("trmlab", True), ("trm", True)]
+    assert rows == [{"trmlab": "reasoner-a", "peer": "tiny-recursive-model", "precision": "bf16",
+                     "compile": True, "ratios": [1.5, 1.0], "median": 1.25}]
+    text = peers.markdown({"environment": {"cpu": "x", "threads": 2, "python": "3", "torch": "2"},
+                           "peak": {}, "cases": [], "paired": rows})
+    assert "| reasoner-a (compiled) | tiny-recursive-model (compiled) | bf16 | 1.50x, 1.00x | 1.25x |" in text
