@@ -90,10 +90,6 @@ class HRMConfig(ReasonerConfig):
         if self.feedback != "continuous" or self.untied:
             raise ValueError("HRM has no token-feedback or untied variant")
 
-    @property
-    def net_calls_per_step(self) -> int:
-        return self.n_cycles * (self.n_latent + 1)
-
 
 HALTING_MODES = ("act", "fixed", "random")
 FEEDBACK_MODES = ("continuous", "tokens")

@@ -22,7 +22,6 @@ import torch
 from torch import nn
 
 from .blocks import Context, stack_forward_flops
-from .losses import answer_loss, exactly_right
 from .reasoner import RecursiveReasoner
 
 
@@ -64,17 +63,15 @@ class HRM(RecursiveReasoner):
     def halt_logit(self, q: torch.Tensor) -> torch.Tensor:
         return q[..., 0] - q[..., 1]
 
-    def step_loss(self, logits, q, targets, last_step=None):
-        """Answer loss + weighted (halt BCE vs "answer right" + continue BCE vs its Q target)."""
-        correct = exactly_right(logits.argmax(-1), targets)
+    def halt_loss(self, q, correct, last_step):
+        """Halt BCE against "the answer is right" + continue BCE against its Q target."""
         bce = nn.functional.binary_cross_entropy_with_logits
         halt = bce(q[:, 0], correct.float())
         if q.shape[-1] == 4:
             last = torch.zeros_like(correct) if last_step is None else last_step.to(q.device)
             target = torch.where(last, q[:, 2], q[:, 3])
             halt = halt + bce(q[:, 1], target)
-        loss = answer_loss(logits, targets, self.cfg.loss) + self.cfg.halt_loss_weight * halt
-        return loss, correct
+        return halt
 
     def step_flops(self, question_len: int, train: bool = True) -> int:
         """Per example and step: the no-grad updates once, the last low and high update 3x,

@@ -147,13 +147,16 @@ class RecursiveReasoner(nn.Module):
             fed[:, self.answer_positions(y.shape[1])] = decoded.to(y.dtype)
         return fed
 
-    def step_loss(self, logits, q_logit, targets, last_step=None):
-        """Answer loss + weighted halting loss (BCE against 'whole answer right').
-        (`last_step`, [B] bool, is for HRM's Q-learning target.)"""
+    def step_loss(self, logits, q, targets, last_step=None):
+        """Answer loss + weighted halting loss; `q` is what supervision_step returned and
+        `last_step` ([B] bool) says which rows are at their last supervision step."""
         correct = exactly_right(logits.argmax(-1), targets)
-        halt = nn.functional.binary_cross_entropy_with_logits(q_logit.float(), correct.float())
-        loss = answer_loss(logits, targets, self.cfg.loss) + self.cfg.halt_loss_weight * halt
-        return loss, correct
+        halt = self.halt_loss(q, correct, last_step)
+        return answer_loss(logits, targets, self.cfg.loss) + self.cfg.halt_loss_weight * halt, correct
+
+    def halt_loss(self, q, correct, last_step):
+        """BCE of the halting logit against "the whole answer is right"."""
+        return nn.functional.binary_cross_entropy_with_logits(q.float(), correct.float())
 
     # ----- inference -----
     @torch.no_grad()

@@ -43,10 +43,6 @@ class GridTask(Task):
         return {}
 
 
-def identity_augmentations(n: int, cells: int, symbols: int) -> tuple[torch.Tensor, torch.Tensor]:
-    return (torch.arange(cells).expand(n, cells).clone(), torch.arange(symbols).expand(n, symbols).clone())
-
-
 def dihedral_permutations(rows: int, cols: int) -> torch.Tensor:
     """[8, rows*cols]: the cell permutations of the 8 symmetries of a square board
     (rotations and reflections); `new[i] = old[perm[i]]`. Needs rows == cols."""

@@ -35,12 +35,14 @@ PUZZLE_EMBED = "puzzle_embed"
 @torch.no_grad()
 def sign_sgd_(model: torch.nn.Module, lr: float, weight_decay: float) -> None:
     """TRM's optimiser for the per-puzzle embeddings: p <- p (1 - lr wd) - lr sign(grad), on
-    the rows this batch touched only (the others have zero gradient and keep their value).
-    Stateless, so nothing to checkpoint; a few lines, so written here rather than imported."""
+    the rows this batch touched only (the others have zero gradient and keep their value);
+    the gradient is used up (set to None). Stateless, so nothing to checkpoint; a few lines,
+    so written here rather than imported."""
     for name, p in model.named_parameters():
         if name.startswith(PUZZLE_EMBED) and p.grad is not None:
             touched = p.grad.abs().sum(-1, keepdim=True) > 0
             p.copy_(torch.where(touched, p * (1 - lr * weight_decay) - lr * p.grad.sign(), p))
+            p.grad = None
 
 
 def lr_at(step: int, *, lr: float, warmup: int, total: int, schedule: str, min_ratio: float) -> float:

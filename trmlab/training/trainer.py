@@ -143,7 +143,6 @@ class Trainer:
         self.optimizer.step()
         if getattr(self.cfg.model, "puzzle_ids", 0):  # the puzzle embeddings are outside the optimiser
             sign_sgd_(self.model, t.puzzle_lr * lr / t.lr, t.puzzle_weight_decay)
-            self.model.zero_grad(set_to_none=True)
         self.optimizer.zero_grad(set_to_none=True)
         self.ema.update(self.model)
         self.step += 1
