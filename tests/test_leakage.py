@@ -12,6 +12,7 @@ import torch
 from trmlab.evaluation import evaluate
 from trmlab.model import build_model
 from trmlab.tokenizer import PAD
+from trmlab.training.precision import autocast
 
 from .conftest import tiny_reasoner_config
 
@@ -82,7 +83,8 @@ def test_reasoner_input_holds_no_answer(distinct, smoke_data):
     assert torch.equal(slots, slots[:, :1].expand_as(slots)) != distinct
 
 
-def test_transformer_training_never_sees_the_target_it_predicts(transformer, smoke_data):
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])  # SDPA's path, and the written-out CPU bf16 one
+def test_transformer_training_never_sees_the_target_it_predicts(transformer, smoke_data, precision):
     """Teacher forcing is causal: logits at answer position j ignore answer tokens >= j."""
     _, splits = smoke_data
     batch = splits["dev"].batch(torch.arange(8))
@@ -93,7 +95,8 @@ def test_transformer_training_never_sees_the_target_it_predicts(transformer, smo
     a = torch.cat([prompt, answer[:, :-1]], 1)
     b = a.clone()
     b[:, prompt.shape[1] + j - 1:] = 7  # change the token at j and everything after it
-    la = transformer.forward(a, n_pad, last=answer.shape[1])
-    lb = transformer.forward(b, n_pad, last=answer.shape[1])
+    with autocast("cpu", precision):
+        la = transformer.forward(a, n_pad, last=answer.shape[1])
+        lb = transformer.forward(b, n_pad, last=answer.shape[1])
     torch.testing.assert_close(la[:, :j], lb[:, :j])
     assert not torch.allclose(la[:, j:], lb[:, j:])
