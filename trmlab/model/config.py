@@ -17,7 +17,8 @@ class NetConfig:
     rope_theta: float = 10000.0
     max_positions: int = 1024
 
-    recursive = False  # trained with deep supervision (a carry of states across steps)
+    recursive = False  # iterated: evaluated after every iteration (supervision step)
+    deep_supervision = False  # trained with a carry of states across optimiser steps
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, **asdict(self)}
@@ -58,14 +59,48 @@ class ReasonerConfig(NetConfig):
     # Learned per-puzzle embeddings (ARC, as in TRM), added at register 0; 0 = none. At least
     # the task's number of puzzle identifiers; trained with sign-SGD (train.puzzle_lr).
     puzzle_ids: int = 0
+    # How the recursion is trained (`model/recursion.py`); one iteration is always one
+    # supervision step's forward (T latent recursions), and N_sup the iterations trained:
+    #   trm              deep supervision with a detached carry (TRM)
+    #   looped           N_sup iterations from the initial state, full backpropagation
+    #   recurrent_depth  a random count (mean N_sup) from a random state, truncated backprop
+    #   deq              iterate to a fixed point (tolerance, at most N_sup), then a phantom
+    #                    or implicit gradient at it
+    recursion: str = "trm"
+    grad_cycles: int = 1  # cycles of an iteration with gradients (TRM: the last one); 0 = all
+    carry: str = "kept"  # trm: "reset" restarts (y, z) before every supervision step (a probe)
+    injection: str = "sum"  # x into the z update: "sum" (x+y+z), "concat" (adapter [x, y+z]), "norm"
+    progressive: bool = False  # looped: a loss after every iteration, not only the last
+    depth_dist: str = "uniform"  # recurrent_depth: count uniform in 1..2N_sup-1, or "lognormal" (Huginn)
+    grad_iters: int = 0  # recurrent_depth / deq (phantom): last iterations with gradients; 0 = 1 for deq, all else
+    deq_tol: float = 1e-3  # deq: stop when |f(s) - s| / |f(s)| is below this
+    deq_grad: str = "phantom"  # deq: "phantom" (grad_iters steps from the fixed point) or "implicit"
+    sup_curriculum: int = 0  # trm: optimiser steps over which the most steps per row grow 1 -> N_sup
+    checkpointing: bool = False  # recompute activations in backward (torch.utils.checkpoint): less memory
 
     def __post_init__(self):
         for name, value, allowed in (("halting", self.halting, HALTING_MODES),
-                                     ("feedback", self.feedback, FEEDBACK_MODES)):
+                                     ("feedback", self.feedback, FEEDBACK_MODES),
+                                     ("recursion", self.recursion, RECURSION_SCHEMES),
+                                     ("carry", self.carry, ("kept", "reset")),
+                                     ("injection", self.injection, INJECTIONS),
+                                     ("depth_dist", self.depth_dist, ("uniform", "lognormal")),
+                                     ("deq_grad", self.deq_grad, ("phantom", "implicit"))):
             if value not in allowed:
                 raise ValueError(f"model.{name}={value!r}: choose one of {', '.join(allowed)}")
         if min(self.n_latent, self.n_cycles, self.n_sup) < 1:
             raise ValueError("model.n_latent, n_cycles and n_sup must each be at least 1")
+        if not 0 <= self.grad_cycles <= self.n_cycles:
+            raise ValueError(f"model.grad_cycles={self.grad_cycles}: 0 (all) to n_cycles={self.n_cycles}")
+        if min(self.grad_iters, self.sup_curriculum) < 0 or self.deq_tol <= 0:
+            raise ValueError("model.grad_iters and sup_curriculum must be >= 0, model.deq_tol > 0")
+        if self.recursion != "trm" and self.feedback != "continuous":
+            raise ValueError("model.feedback=tokens is a deep-supervision ablation: use recursion=trm")
+
+    @property
+    def deep_supervision(self) -> bool:
+        """Trained one supervision step per optimiser step, with a carry (TRM, HRM)."""
+        return self.recursion == "trm"
 
     @property
     def net_calls_per_step(self) -> int:
@@ -87,11 +122,13 @@ class HRMConfig(ReasonerConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.feedback != "continuous" or self.untied:
-            raise ValueError("HRM has no token-feedback or untied variant")
+        if self.feedback != "continuous" or self.untied or self.recursion != "trm":
+            raise ValueError("HRM has no token-feedback, untied or other recursion variant")
 
 
 HALTING_MODES = ("act", "fixed", "random")
+RECURSION_SCHEMES = ("trm", "looped", "recurrent_depth", "deq")
+INJECTIONS = ("sum", "concat", "norm")
 FEEDBACK_MODES = ("continuous", "tokens")
 
 

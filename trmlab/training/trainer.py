@@ -201,6 +201,9 @@ class Trainer:
                "row_acc": sum(s["row_acc"] for _, s in window) / n, "lr": window[-1][1]["lr"],
                "wall_s": round(self.totals["wall_s"], 3), "rows": self.totals["rows"],
                "new_examples": self.totals["new_examples"], "flops": self.totals["flops"]}
+        for key in ("iterations", "residual"):  # the unrolled schemes' forward
+            if key in window[-1][1]:
+                rec[f"mean_{key}"] = sum(s[key] for _, s in window) / n
         halted = sum(s.get("halted", 0) for _, s in window)
         if halted:
             rec["mean_halt_step"] = sum(s["halt_steps_sum"] for _, s in window) / halted
