@@ -26,6 +26,18 @@ def test_bench_harness_reports_throughput_mfu_and_memory(tmp_path):
     assert "| reasoner-tiny | bf16 |" in md_path.read_text()
 
 
+def test_bench_scheme_case_counts_the_unrolled_iterations():
+    """A scheme case trains through the Unrolled objective: 4 looped iterations per step,
+    each with gradients, so more FLOPs per step than TRM's one supervision step."""
+    results = bench.run_bench(["reasoner-tiny", "reasoner-tiny-looped"], ["bf16"], repeats=1, warmup=1,
+                              isolate=False, peak_shapes=[(256, 256, 256)], log=lambda *_: None)
+    trm, looped = (c["train"] for c in results["cases"])
+    assert looped["iterations_per_step"] == 4 and "iterations_per_step" not in trm
+    assert looped["flops_per_step"] > 3 * trm["flops_per_step"]
+    assert bench.split_scheme("reasoner-a-looped-ckpt") == ("reasoner-a", "looped-ckpt")
+    assert bench.case_config("reasoner-a-looped-ckpt")[0].model.checkpointing
+
+
 def test_bench_cli_rejects_unknown_cases(capsys):
     assert main(["bench", "--cases", "nope"]) == 2
     assert "unknown bench case" in capsys.readouterr().err

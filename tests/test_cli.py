@@ -75,3 +75,15 @@ def test_solve_rejects_too_long_question(smoke_run, capsys):
     ckpt = smoke_run / "reasoner" / "checkpoints" / "best.safetensors"
     assert main(["solve", str(ckpt), "x" * 5000]) == 2
     assert "tokens" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("scheme", ["looped", "recurrent_depth", "deq"])
+def test_every_scheme_trains_evaluates_and_solves(scheme, tmp_path, capsys):
+    assert main(["train", "--preset", "smoke", "--out", str(tmp_path), "-o", "train.steps=2",
+                 "-o", f"model.recursion='{scheme}'", "--no-progress"]) == 0
+    ckpt = tmp_path / "smoke" / "checkpoints" / "last.safetensors"
+    assert main(["eval", str(ckpt), "--split", "dev", "--steps", "6", "--n", "16"]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy by supervision step: 1:" in out and "6:" in out and "state residual" in out
+    assert main(["solve", str(ckpt), "Ann has 3 pens. How many pens does Ann have?", "--steps", "7"]) == 0
+    assert capsys.readouterr().out.count("residual") == 7

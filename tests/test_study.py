@@ -338,3 +338,17 @@ def test_tuning_config_round_trip_and_errors(tmp_path):
     with pytest.raises(ValueError, match="also a study seed"):
         run_study(study, tmp_path, jobs=1, progress=False)
     assert not (tmp_path / "smoke").exists()
+
+
+def test_schemes_run_in_a_grid_study(tmp_path):
+    """The recursion schemes through `trmlab study` on a grid task (answers in place)."""
+    from trmlab.study.presets import _schemes, study_sudoku_smoke
+    from trmlab.study.run import run_study
+    study = study_sudoku_smoke()
+    study.models = [m for m in study.models if m.name == "trm-att"] + _schemes()
+    results = run_study(study, tmp_path, progress=False)
+    cells = results["cells"] if "cells" in results else results
+    text = json.dumps(cells)
+    for scheme in ("looped", "recurrent-depth", "deq"):
+        assert f'"{scheme}"' in text
+    assert "residual_by_step" in text

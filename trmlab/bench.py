@@ -132,10 +132,17 @@ TINY = dict(A, d_model=32, n_layers=1, n_heads=2, seq_len=16, batch=8, n_latent=
 # The default preset's LM on fixed-length synthetic rows (its typical trimmed batch width:
 # 120 question tokens + 4 answer tokens, vocabulary 99): the shape GPT-2 is compared at.
 DEFAULT_LM_FIXED = dict(question_len=120, answer_len=4, vocab=99)
+# The recursion schemes at config (a), each over N_sup = 4 iterations (a case is
+# `reasoner-a-<scheme>`); "-ckpt" recomputes activations in backward (less memory, more time).
+SCHEMES = {"looped": {"recursion": "looped"}, "looped-ckpt": {"recursion": "looped", "checkpointing": True},
+           "recurrent-depth": {"recursion": "recurrent_depth", "grad_iters": 2},
+           "deq": {"recursion": "deq", "deq_tol": 1e-2}}
+SCHEME_CASES = tuple(f"reasoner-a-{s}" for s in SCHEMES)
 CASE_NAMES = ("reasoner-a", "reasoner-mlp-a", "transformer-a", "hrm-a", "reasoner-default", "transformer-default",
-              "reasoner-paper", "transformer-default-fixed", "reasoner-tiny", "transformer-tiny", "hrm-tiny")
+              "reasoner-paper", "transformer-default-fixed", "reasoner-tiny", "transformer-tiny", "hrm-tiny",
+              "reasoner-tiny-looped", *SCHEME_CASES)
 CASE_GROUPS = {"a": CASE_NAMES[:4], "default": CASE_NAMES[4:6], "paper": CASE_NAMES[6:7],
-               "all": CASE_NAMES[:7], "tiny": CASE_NAMES[8:]}
+               "all": CASE_NAMES[:7], "tiny": CASE_NAMES[8:12], "schemes": ("reasoner-a", *SCHEME_CASES)}
 
 
 def synthetic_split(n: int, question_len: int, answer_len: int, vocab: int = 11, seed: int = 0):
@@ -153,10 +160,20 @@ def synthetic_split(n: int, question_len: int, answer_len: int, vocab: int = 11,
                              torch.ones(n, dtype=torch.long))
 
 
+def split_scheme(name: str) -> tuple[str, str]:
+    """("reasoner-a", "looped") for "reasoner-a-looped"; (name, "") for a case without a scheme."""
+    for base in ("reasoner-a", "reasoner-tiny"):
+        if name.startswith(base + "-") and name[len(base) + 1:] in SCHEMES:
+            return base, name[len(base) + 1:]
+    return name, ""
+
+
 def case_config(name: str, precision: str = "bf16", threads: int = 0, batch: int | None = None):
     """(RunConfig, (tokenizer, splits)) of a named case."""
     from .config import RunConfig, TrainConfig, preset
     from .model import HRMConfig, ReasonerConfig, TransformerConfig
+    case, (name, scheme) = name, split_scheme(name)
+    scheme_fields = dict(SCHEMES[scheme], n_sup=4) if scheme else {}
     a = {"reasoner-paper": dict(A, d_model=512), "reasoner-tiny": TINY, "transformer-tiny": TINY,
          "hrm-tiny": TINY}.get(name, A)
     train = TrainConfig(precision=precision, threads=threads, warmup=10, steps=10**6,
@@ -169,9 +186,9 @@ def case_config(name: str, precision: str = "bf16", threads: int = 0, batch: int
             common["ffn_multiple"] = 256  # TRM's inner width 1536 at d=512
         if name.startswith("reasoner"):
             q_len = a["seq_len"] - a["n_registers"] - a["answer_len"]
-            model = ReasonerConfig(**common, n_latent=a["n_latent"], n_cycles=a["n_cycles"], n_sup=16,
-                                   n_registers=a["n_registers"], question_len=q_len,
-                                   mixer="mlp" if "mlp" in name else "attention")
+            model = ReasonerConfig(**{**common, "n_latent": a["n_latent"], "n_cycles": a["n_cycles"], "n_sup": 16,
+                                      "n_registers": a["n_registers"], "question_len": q_len,
+                                      "mixer": "mlp" if "mlp" in name else "attention", **scheme_fields})
         elif name.startswith("hrm"):  # HRM's own recursion: 2 low x 2 high updates, plus the Q target pass
             q_len = a["seq_len"] - a["n_registers"] - a["answer_len"]
             model = HRMConfig(**common, n_sup=16, n_registers=a["n_registers"], question_len=q_len)
@@ -179,7 +196,7 @@ def case_config(name: str, precision: str = "bf16", threads: int = 0, batch: int
             q_len = a["seq_len"] - a["answer_len"]
             model = TransformerConfig(**common)
         data = synthetic_split(max(4 * train.batch_size, 256), q_len, a["answer_len"])
-        return RunConfig(name=name, model=model, train=train), (data[0], {"train": data[1], "dev": data[1]})
+        return RunConfig(name=case, model=model, train=train), (data[0], {"train": data[1], "dev": data[1]})
     if name in ("reasoner-default", "transformer-default", "transformer-default-fixed"):
         from .compare import plan
         from .data import load_splits
@@ -243,6 +260,8 @@ def bench_case(name: str, *, precision: str = "bf16", repeats: int = 5, warmup: 
     seq = model.sequence_len(q_width) if cfg.model.recursive else q_width + cfg.model.answer_len
     train = {"s_per_step": spread(times), "examples_per_s": rows / s, "tokens_per_s": rows * seq / s,
              "flops_per_step": flops, "flops_per_s": flops / s, "peak_memory_mb": peak_memory_mb(device)}
+    if "iterations" in timed[0]:  # the unrolled schemes: iterations run per step (DEQ: solver + gradient)
+        train["iterations_per_step"] = statistics.mean(st["iterations"] for st in timed)
 
     # Evaluation: the EMA model on a fixed batch, as `evaluate` runs it.
     ema = trainer.ema.model.eval()
@@ -431,6 +450,10 @@ def markdown(results: dict) -> str:
                      f"| {t['examples_per_s']:.1f} | {t['tokens_per_s']:.0f} | {t['flops_per_s'] / 1e9:.1f} "
                      f"| {t['mfu']:.1%} | {e['examples_per_s']:.1f} ({e['steps']}) | {e['mfu']:.1%} "
                      f"| {t['peak_memory_mb']:.0f} |")
+    unrolled = [r for r in results["cases"] if "iterations_per_step" in r["train"]]
+    if unrolled:
+        lines += ["", "Iterations per training step (without + with gradients; DEQ: solver iterations + 1): "
+                  + ", ".join(f"{label(r)} {r['train']['iterations_per_step']:.1f}" for r in unrolled) + "."]
     if "depth_curve" in results:
         d = results["depth_curve"]
         lines += ["", f"Depth curve (steps 1..{d['steps']} decoded and scored, {d['examples']} examples): "

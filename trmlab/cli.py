@@ -147,6 +147,8 @@ def cmd_eval(args) -> int:
         print("accuracy by supervision step: " + " ".join(f"{i + 1}:{a:.3f}" for i, a in enumerate(s["accuracy_by_step"])))
         print(f"halting: mean step {s['mean_halt_step']:.2f}, never {s['never_halted']:.1%}, "
               f"accuracy at halt {s['accuracy_at_halt']:.3f}")
+        print("state residual |f(s)-s|/|f(s)| by step (0 at a fixed point): "
+              + " ".join(f"{i + 1}:{r:.3g}" for i, r in enumerate(s["residual_by_step"])))
     print("accuracy by difficulty: " + ", ".join(f"{k}: {v:.3f}" for k, v in s["accuracy_by_difficulty"].items()))
     return 0
 
@@ -183,6 +185,8 @@ def cmd_solve(args) -> int:
         line = f"step {step + 1:3d}: {answer!r}" if not cols else f"step {step + 1:3d}:"
         if halts is not None:
             line += f"   halt probability {torch.sigmoid(halts[step, 0]).item():.3f}"
+        if "residuals" in out:
+            line += f"   residual {out['residuals'][step, 0].item():.3g}"
         print(line)
         if cols:
             print("\n".join("    " + row for row in render(answer, cols)))
