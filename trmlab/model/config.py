@@ -3,6 +3,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+from ..validate import above, at_least, check_fields, one_of, require, within
+
+HALTING_MODES = ("act", "fixed", "random")
+FEEDBACK_MODES = ("continuous", "tokens")
+
 
 @dataclass
 class NetConfig:
@@ -18,6 +23,15 @@ class NetConfig:
     max_positions: int = 1024
 
     recursive = False  # trained with deep supervision (a carry of states across steps)
+    RULES = {"d_model": at_least(1), "n_layers": at_least(1), "n_heads": at_least(1),
+             "ffn_expansion": above(0), "ffn_multiple": at_least(1), "mixer": one_of("attention", "mlp"),
+             "rope_theta": above(0), "max_positions": at_least(1)}
+
+    def __post_init__(self):
+        check_fields("model", self, self.RULES)
+        require(self.d_model % self.n_heads == 0 and self.d_model // self.n_heads % 2 == 0,
+                f"model.d_model={self.d_model} must be a multiple of 2 * model.n_heads={self.n_heads} "
+                "(each head rotates pairs of dimensions)")
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, **asdict(self)}
@@ -59,13 +73,18 @@ class ReasonerConfig(NetConfig):
     # the task's number of puzzle identifiers; trained with sign-SGD (train.puzzle_lr).
     puzzle_ids: int = 0
 
+    RULES = {**NetConfig.RULES, "n_latent": at_least(1), "n_cycles": at_least(1), "n_sup": at_least(1),
+             "n_registers": at_least(1), "answer_len": at_least(0), "question_len": at_least(0),
+             "halt_explore_prob": within(0, 1), "halt_loss_weight": at_least(0, "a number"),
+             "loss": one_of("softmax", "stablemax"), "halting": one_of(*HALTING_MODES),
+             "feedback": one_of(*FEEDBACK_MODES), "puzzle_ids": at_least(0)}
+
     def __post_init__(self):
-        for name, value, allowed in (("halting", self.halting, HALTING_MODES),
-                                     ("feedback", self.feedback, FEEDBACK_MODES)):
-            if value not in allowed:
-                raise ValueError(f"model.{name}={value!r}: choose one of {', '.join(allowed)}")
-        if min(self.n_latent, self.n_cycles, self.n_sup) < 1:
-            raise ValueError("model.n_latent, n_cycles and n_sup must each be at least 1")
+        super().__post_init__()
+        require(self.mixer != "mlp" or self.question_len > 0,
+                "model.mixer='mlp' needs a fixed model.question_len >= 1 (the token mixer's width)")
+        require(not self.untied or self.n_cycles == 1,
+                "model.untied needs model.n_cycles=1: the layers of the no-grad cycles would never be trained")
 
     @property
     def net_calls_per_step(self) -> int:
@@ -91,10 +110,6 @@ class HRMConfig(ReasonerConfig):
             raise ValueError("HRM has no token-feedback or untied variant")
 
 
-HALTING_MODES = ("act", "fixed", "random")
-FEEDBACK_MODES = ("continuous", "tokens")
-
-
 @dataclass
 class TransformerConfig(NetConfig):
     """Decoder-only LM over `question <sep> answer <eos>`, loss on the answer only."""
@@ -102,6 +117,8 @@ class TransformerConfig(NetConfig):
     kind = "transformer"
     answer_len: int = 8  # most tokens generated, the EOS included
     loss: str = "softmax"
+    RULES = {**NetConfig.RULES, "answer_len": at_least(1), "loss": one_of("softmax", "stablemax"),
+             "mixer": one_of("attention")}
 
 
 MODEL_CONFIGS = {"reasoner": ReasonerConfig, "hrm": HRMConfig, "transformer": TransformerConfig}
