@@ -33,7 +33,8 @@ def kill_at(args, stall: str, tmp: Path, ranks: int = 1) -> None:
     deadline = time.monotonic() + 240
     while not flag.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
-            os.killpg(proc.pid, signal.SIGKILL)
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
             raise AssertionError(f"never reached {stall}: {(tmp / 'stderr.txt').read_text()[-2000:]}")
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)

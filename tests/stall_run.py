@@ -1,5 +1,5 @@
 """`python tests/stall_run.py ARGS` runs `trmlab ARGS`, but with STALL=save:N it stops inside
-the checkpoint write of step N (the temporary file written, not yet renamed), and with
+the checkpoint write of step N (half the file written, not yet renamed into place), and with
 STALL=step:N before computing step N+1; it then touches $STALL_FLAG and sleeps, so a test
 can SIGKILL it at exactly that point. Used by the kill -9 tests (also under torchrun)."""
 import json
@@ -22,6 +22,7 @@ def stall():
 def save_file(tensors, path, metadata):
     real_save_file(tensors, path, metadata=metadata)
     if where == "save" and json.loads(metadata["meta"])["step"] == int(at):
+        os.truncate(path, os.path.getsize(path) // 2)
         stall()
 
 
