@@ -88,6 +88,8 @@ def cmd_study(args) -> int:
         study.base.train.steps = args.steps
     results = run_study(study, args.out, jobs=args.jobs, data_dir=args.data_dir,
                         progress=not args.no_progress, report_only=args.report_only)
+    if results is None:  # a data-parallel rank other than 0: rank 0 reports
+        return 0
     print(f"{len(results['cells'])} cells, {results['compute_s'] / 60:.1f} min of compute; "
           f"report: {Path(args.out) / study.name / 'report.md'}")
     return 0
@@ -225,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("study", help="a grid of models × tasks × seeds, resumable, with a report")
     p.add_argument("study", help="a preset (cpu-quick, cpu, paper, smoke) or a study .json file")
     p.add_argument("--out", default="runs", help="parent folder (default: runs)")
-    p.add_argument("--jobs", type=int, default=2, help="cells trained at once, in separate processes (default 2)")
+    p.add_argument("--jobs", type=int, default=2, help="cells trained at once, in separate processes (default 2; "
+                   "under torchrun every cell trains on all processes, one cell at a time)")
     p.add_argument("--data-dir", help="folder of the real data sets (default: $TRMLAB_DATA_DIR); "
                    "without one, real-data tasks are skipped")
     p.add_argument("--seeds", help="comma-separated training seeds instead of the study's, e.g. 0,1,2")

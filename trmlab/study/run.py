@@ -9,6 +9,8 @@ config's); the seed changes initialisation and data order, so seeds pair up acro
 Cells can run in parallel processes (`jobs`), each on `train.threads` threads: tiny models
 use two cores better as two one-thread jobs than as one two-thread job. Results do not
 depend on `jobs` (each cell is seeded and single-threaded the same way either way).
+Under torchrun every cell trains data-parallel on all the processes, one cell at a time,
+and rank 0 evaluates and writes (the processes must share the output folder).
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from ..evaluation import board_samples, evaluate
 from ..model import build_model, count_params, match_transformer
 from ..reporting.report import environment
 from ..tasks.real import ENV_VAR
+from ..training.distributed import connect, is_main
 from ..training.precision import pick_device
 from ..training.trainer import load_model
 from .config import ModelSpec, StudyConfig, TaskSpec, model_label
@@ -72,11 +75,16 @@ def plan_cells(study: StudyConfig, out: Path, tasks: list[TaskSpec], vocab: dict
 
 
 def run_study(study: StudyConfig, out_root: str | Path = "runs", *, jobs: int = 1, data_dir: str | None = None,
-              progress: bool = True, report_only: bool = False, command: str | None = None) -> dict:
+              progress: bool = True, report_only: bool = False, command: str | None = None) -> dict | None:
+    """The study's results (None on a data-parallel rank other than 0)."""
     start = time.perf_counter()
+    comm = connect(study.base.train.device)
+    if comm.world > 1:
+        jobs, progress = 1, progress and comm.main
     out = Path(out_root) / study.name
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "study.json").write_text(json.dumps(study.to_dict(), indent=2))
+    if comm.main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "study.json").write_text(json.dumps(study.to_dict(), indent=2))
     tasks = _available_tasks(study, data_dir)
     data = {t.id: _data_for(study.task_base(t)) for t in tasks}  # cells run in this process reuse it
     cells = plan_cells(study, out, tasks, {tid: tok.vocab_size for tid, (tok, _) in data.items()})
@@ -85,6 +93,8 @@ def run_study(study: StudyConfig, out_root: str | Path = "runs", *, jobs: int = 
         cells = [c for c in cells if c not in pending]
     elif pending:
         _run_cells(pending, jobs, progress)
+    if not comm.main:
+        return None
     results = {"name": study.name, "command": command or _command(), "environment": environment(),
                "study": study.to_dict(), "eval_steps": study.eval_steps,
                "tasks": {t.id: _task_info(study, t, data[t.id][1]) for t in tasks},
@@ -158,7 +168,9 @@ def _finished(cell: Cell) -> bool:
 def _run_cells(cells: list[Cell], jobs: int, progress: bool) -> None:
     bar = tqdm(total=len(cells), desc="study cells", unit="cell", disable=not progress, dynamic_ncols=True)
 
-    def done(result: dict) -> None:
+    def done(result: dict | None) -> None:
+        if result is None:  # a data-parallel rank other than 0
+            return
         ev = result["eval"]
         bar.write(f"{result['task']}/{result['model']}/seed{result['seed']}: "
                   f"test {ev['test']['accuracy']:.3f}  OOD {ev.get('ood', {}).get('accuracy', float('nan')):.3f}  "
@@ -194,6 +206,8 @@ def run_cell(cell: Cell) -> dict:
         torch.set_num_threads(cfg.train.threads)
     tokenizer, splits = _data_for(cfg)
     meta = train_or_resume(ModelRun(cell.key, cfg, cell.run_dir), (tokenizer, splits), resume=True, progress=False)
+    if not is_main():
+        return None  # rank 0 evaluates and writes cell.json
     device = pick_device(cfg.train.device)
     model, _, _, best = load_model(cell.run_dir / "checkpoints" / "best.safetensors", device=device)
     trained_depth = cfg.model.n_sup if cfg.model.recursive else 1

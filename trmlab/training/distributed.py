@@ -72,6 +72,10 @@ class Comm:
         dist.broadcast(t, 0)
         return t.item()
 
+    def barrier(self) -> None:
+        if self.world > 1:
+            dist.barrier()
+
     def average_gradients(self, params) -> None:
         """Replace each gradient by its mean over ranks, in one all-reduce. Parameters without
         a gradient stay without one (the same ones on every rank: the same code ran)."""

@@ -118,6 +118,7 @@ class Trainer:
             except OSError as e:
                 raise ckpt.CheckpointError(f"could not write {path} at step {self.step} ({e}); "
                                            f"the previous checkpoint is intact: {self.last_good}") from e
+        self.comm.barrier()  # the file is there for every rank once save returns
         if name == "last":
             self.last_good = f"{path} (step {self.step})"
         return path
