@@ -28,6 +28,7 @@ class EvalResult:
     difficulty: torch.Tensor  # [N]
     cells: torch.Tensor | None = None  # [S, N] float: share of scored cells right (grids only)
     fill: torch.Tensor | None = None  # [S, N] float: share right of the cells the answer changes
+    residual: torch.Tensor | None = None  # [S, N] float: |f(s) - s| / |f(s)| of each iteration
 
     @property
     def steps(self) -> int:
@@ -64,6 +65,8 @@ class EvalResult:
         out = {"n": self.correct.shape[1], "step": step, "accuracy": self.accuracy_at(step),
                "accuracy_by_step": self.accuracy_by_step(),
                "accuracy_by_difficulty": self.accuracy_by_difficulty(step), **self.halting()}
+        if self.residual is not None:  # how close each iteration is to a fixed point
+            out["residual_by_step"] = self.residual.mean(1).tolist()
         if self.cells is not None:
             out["cell_accuracy"] = self.cells[step - 1].mean().item() if self.cells.numel() else 0.0
             out["cell_accuracy_by_step"] = self.cells.mean(1).tolist()
@@ -87,7 +90,7 @@ def evaluate(model, split: EncodedSplit, tokenizer, *, steps: int | None = None,
     model.eval()
     width = model.cfg.fixed_question_width
     in_place = model.cfg.answer_len == 0
-    per_step, halts, final, cells, fill = [], [], [], [], []
+    per_step, halts, final, cells, fill, residuals = [], [], [], [], [], []
     for idx, batch in split.batches(batch_size, device, width):
         with autocast(device, precision):
             out = model.predict(batch, steps)
@@ -106,6 +109,8 @@ def evaluate(model, split: EncodedSplit, tokenizer, *, steps: int | None = None,
             per_step.append(torch.tensor([[answers_match(p, t) for p, t in zip(step, targets)]
                                           for step in decoded], dtype=torch.bool))
             final += decoded[-1]
+        if "residuals" in out:
+            residuals.append(out["residuals"].float().cpu())
         if "halt_logits" in out:
             q = out["halt_logits"].cpu() > 0  # [S, B]
             first = torch.where(q.any(0), q.float().argmax(0) + 1, q.shape[0] + 1)
@@ -116,7 +121,8 @@ def evaluate(model, split: EncodedSplit, tokenizer, *, steps: int | None = None,
     halt = torch.cat(halts) if halts else torch.zeros(0, dtype=torch.long)
     cell_share = torch.cat(cells, dim=1).float() if cells else None
     fill_share = torch.cat(fill, dim=1).float() if fill else None
-    return EvalResult(correct, halt, final, split.difficulty, cell_share, fill_share)
+    residual = torch.cat(residuals, dim=1) if residuals else None
+    return EvalResult(correct, halt, final, split.difficulty, cell_share, fill_share, residual)
 
 
 def board_text(ids, tokenizer) -> str:

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, fields
 from ..validate import above, at_least, check_fields, one_of, require, within
 
 HALTING_MODES = ("act", "fixed", "random")
+RECURSION_SCHEMES = ("trm", "looped", "recurrent_depth", "deq")
+INJECTIONS = ("sum", "concat", "norm")
 FEEDBACK_MODES = ("continuous", "tokens")
 
 
@@ -22,7 +24,8 @@ class NetConfig:
     rope_theta: float = 10000.0
     max_positions: int = 1024
 
-    recursive = False  # trained with deep supervision (a carry of states across steps)
+    recursive = False  # iterated: evaluated after every iteration (supervision step)
+    deep_supervision = False  # trained with a carry of states across optimiser steps
     RULES = {"d_model": at_least(1), "n_layers": at_least(1), "n_heads": at_least(1),
              "ffn_expansion": above(0), "ffn_multiple": at_least(1), "mixer": one_of("attention", "mlp"),
              "rope_theta": above(0), "max_positions": at_least(1)}
@@ -72,12 +75,34 @@ class ReasonerConfig(NetConfig):
     # Learned per-puzzle embeddings (ARC, as in TRM), added at register 0; 0 = none. At least
     # the task's number of puzzle identifiers; trained with sign-SGD (train.puzzle_lr).
     puzzle_ids: int = 0
+    # How the recursion is trained (`model/recursion.py`); one iteration is always one
+    # supervision step's forward (T latent recursions), and N_sup the iterations trained:
+    #   trm              deep supervision with a detached carry (TRM)
+    #   looped           N_sup iterations from the initial state, full backpropagation
+    #   recurrent_depth  a random count (mean N_sup) from a random state, truncated backprop
+    #   deq              iterate to a fixed point (tolerance, at most N_sup), then a phantom
+    #                    or implicit gradient at it
+    recursion: str = "trm"
+    grad_cycles: int = 1  # cycles of an iteration with gradients (TRM: the last one); 0 = all
+    carry: str = "kept"  # trm: "reset" restarts (y, z) before every supervision step (a probe)
+    injection: str = "sum"  # x into the z update: "sum" (x+y+z), "concat" (adapter [x, y+z]), "norm"
+    progressive: bool = False  # looped: a loss after every iteration, not only the last
+    depth_dist: str = "uniform"  # recurrent_depth: count uniform in 1..2N_sup-1, or "lognormal" (Huginn)
+    grad_iters: int = 0  # recurrent_depth / deq (phantom): last iterations with gradients; 0 = 1 for deq, all else
+    deq_tol: float = 1e-3  # deq: stop when |f(s) - s| / |f(s)| is below this
+    deq_grad: str = "phantom"  # deq: "phantom" (grad_iters steps from the fixed point) or "implicit"
+    sup_curriculum: int = 0  # trm: optimiser steps over which the most steps per row grow 1 -> N_sup
+    checkpointing: bool = False  # recompute activations in backward (torch.utils.checkpoint): less memory
 
     RULES = {**NetConfig.RULES, "n_latent": at_least(1), "n_cycles": at_least(1), "n_sup": at_least(1),
              "n_registers": at_least(1), "answer_len": at_least(0), "question_len": at_least(0),
              "halt_explore_prob": within(0, 1), "halt_loss_weight": at_least(0, "a number"),
              "loss": one_of("softmax", "stablemax"), "halting": one_of(*HALTING_MODES),
-             "feedback": one_of(*FEEDBACK_MODES), "puzzle_ids": at_least(0)}
+             "feedback": one_of(*FEEDBACK_MODES), "puzzle_ids": at_least(0),
+             "recursion": one_of(*RECURSION_SCHEMES), "grad_cycles": at_least(0), "carry": one_of("kept", "reset"),
+             "injection": one_of(*INJECTIONS), "depth_dist": one_of("uniform", "lognormal"),
+             "grad_iters": at_least(0), "deq_tol": above(0), "deq_grad": one_of("phantom", "implicit"),
+             "sup_curriculum": at_least(0)}
 
     def __post_init__(self):
         super().__post_init__()
@@ -85,6 +110,10 @@ class ReasonerConfig(NetConfig):
                 "model.mixer='mlp' needs a fixed model.question_len >= 1 (the token mixer's width)")
         require(not self.untied or self.n_cycles == 1,
                 "model.untied needs model.n_cycles=1: the layers of the no-grad cycles would never be trained")
+        require(self.grad_cycles <= self.n_cycles,
+                f"model.grad_cycles={self.grad_cycles}: must be 0 (all) to model.n_cycles={self.n_cycles}")
+        require(self.recursion == "trm" or self.feedback == "continuous",
+                "model.feedback='tokens' is a deep-supervision ablation: use model.recursion='trm'")
 
     @property
     def net_calls_per_step(self) -> int:
@@ -106,8 +135,8 @@ class HRMConfig(ReasonerConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.feedback != "continuous" or self.untied:
-            raise ValueError("HRM has no token-feedback or untied variant")
+        if self.feedback != "continuous" or self.untied or self.recursion != "trm":
+            raise ValueError("HRM has no token-feedback, untied or other recursion variant")
 
 
 @dataclass

@@ -24,9 +24,12 @@ import math
 import torch
 from torch import nn
 
-from .blocks import Context, Rotary, Stack, attention_bias, linear, stack_forward_flops, stream_dtype
+from torch.utils.checkpoint import checkpoint
+
+from .blocks import Context, Rotary, Stack, attention_bias, linear, rms_norm, stack_forward_flops, stream_dtype
 from .config import ReasonerConfig
 from .losses import answer_loss, exactly_right
+from .recursion import state_residual
 
 
 class RecursiveReasoner(nn.Module):
@@ -70,6 +73,8 @@ class RecursiveReasoner(nn.Module):
             self.nets = nn.ModuleList(self.new_stack() for _ in range(self.cfg.net_calls_per_step))
         else:  # TRM: one network, applied again and again
             self.net = self.new_stack()
+        if self.cfg.injection == "concat":
+            self.adapter = linear(2 * self.cfg.d_model, self.cfg.d_model)
 
     # ----- input -----
     def embed(self, question: torch.Tensor, question_len: torch.Tensor,
@@ -111,20 +116,44 @@ class RecursiveReasoner(nn.Module):
         """The network for the `call`-th application within a cycle (always the same one unless untied)."""
         return self.nets[call] if self.cfg.untied else self.net
 
+    def apply(self, call: int, h, ctx: Context):
+        if self.cfg.checkpointing and torch.is_grad_enabled():  # recompute in backward: less memory
+            return checkpoint(self.network(call), h, ctx, use_reentrant=False)
+        return self.network(call)(h, ctx)
+
+    def inject(self, x, y, z):
+        """The latent update's input: the question x with the state (TRM: summed)."""
+        if self.cfg.injection == "concat":  # Huginn's: concatenate, then a 2d -> d adapter
+            return self.adapter(torch.cat([x, y + z], dim=-1))
+        h = x + y + z
+        return rms_norm(h) if self.cfg.injection == "norm" else h
+
     def latent_recursion(self, x, y, z, ctx: Context):
         for i in range(self.cfg.n_latent):
-            z = self.network(i)(x + y + z, ctx)
-        y = self.network(self.cfg.n_latent)(y + z, ctx)
+            z = self.apply(i, self.inject(x, y, z), ctx)
+        y = self.apply(self.cfg.n_latent, y + z, ctx)
         return y, z
 
-    def supervision_step(self, x, y, z, ctx: Context):
-        """T recursions (T-1 without gradients); returns y, z, answer logits, halt logit."""
+    def iteration(self, x, y, z, ctx: Context, grad_cycles: int | None = None):
+        """One iteration (a supervision step's forward): T recursions, gradients through the
+        last `grad_cycles` of them (default model.grad_cycles; 0 = all)."""
+        T = self.cfg.n_cycles
+        k = (self.cfg.grad_cycles if grad_cycles is None else grad_cycles) or T
         with torch.no_grad():
-            for _ in range(self.cfg.n_cycles - 1):
+            for _ in range(T - k):
                 y, z = self.latent_recursion(x, y, z, ctx)
-        y, z = self.latent_recursion(x, y, z, ctx)
-        logits = self.head(y[:, self.answer_positions(y.shape[1])])
-        q = self.q_head(y[:, 0]).squeeze(-1)
+        for _ in range(k):
+            y, z = self.latent_recursion(x, y, z, ctx)
+        return y, z
+
+    def readout(self, y):
+        """Answer logits at the answer positions and the halting logit at register 0."""
+        return self.head(y[:, self.answer_positions(y.shape[1])]), self.q_head(y[:, 0]).squeeze(-1)
+
+    def supervision_step(self, x, y, z, ctx: Context, grad_cycles: int | None = None):
+        """One iteration and its readout; returns y, z, answer logits, halt logit."""
+        y, z = self.iteration(x, y, z, ctx, grad_cycles)
+        logits, q = self.readout(y)
         if self.cfg.feedback == "tokens":
             y = self.token_feedback(y, logits)
         return y, z, logits, q
@@ -161,34 +190,52 @@ class RecursiveReasoner(nn.Module):
     # ----- inference -----
     @torch.no_grad()
     def predict(self, batch: dict, steps: int | None = None) -> dict:
-        """Run `steps` supervision steps (default n_sup); answer tokens and halt logits after each.
+        """Run `steps` iterations (default n_sup) from the initial state, whatever the scheme
+        trained; the answer tokens, halt logits and state residual after each.
 
-        Returns tokens [S, B, F] and halt_logits [S, B]. Labels are never read.
+        Returns tokens [S, B, F], halt_logits [S, B] and residuals [S, B]
+        (|s_new - s| / |s_new| over the state (y, z) at the unpadded positions: near 0 at a
+        fixed point). Labels are never read.
         """
         steps = steps or self.cfg.n_sup
         x, ctx = self.embed(batch["question"], batch["question_len"], batch.get("puzzle"))
         y, z = self.initial_state(x)
-        tokens, halts = [], []
+        valid = self.valid_positions(batch["question_len"], x.shape[1])
+        tokens, halts, residuals = [], [], []
         for _ in range(steps):
-            y, z, logits, q = self.supervision_step(x, y, z, ctx)
+            y_new, z_new, logits, q = self.supervision_step(x, y, z, ctx)
+            residuals.append(state_residual((y, z), (y_new, z_new), valid))
+            y, z = y_new, z_new
             tokens.append(logits.argmax(-1))
             halts.append(self.halt_logit(q).float())
-        return {"tokens": torch.stack(tokens), "halt_logits": torch.stack(halts)}
+        return {"tokens": torch.stack(tokens), "halt_logits": torch.stack(halts),
+                "residuals": torch.stack(residuals)}
+
+    def valid_positions(self, question_len: torch.Tensor, seq_len: int) -> torch.Tensor:
+        """[B, L] bool: registers, answer slots and the question's real tokens (not its padding)."""
+        fixed = self.cfg.n_registers + self.cfg.answer_len
+        col = torch.arange(seq_len - fixed, device=question_len.device)
+        head = torch.ones(len(question_len), fixed, dtype=torch.bool, device=question_len.device)
+        return torch.cat([head, col[None] < question_len[:, None]], dim=1)
 
     # ----- accounting -----
     def sequence_len(self, question_len: int) -> int:
         return self.cfg.n_registers + self.cfg.answer_len + question_len
 
-    def step_flops(self, question_len: int, train: bool = True) -> int:
-        """Matmul FLOPs of one supervision step on one example (backward = 2x forward)."""
+    def step_flops(self, question_len: int, train: bool = True, grad_cycles: int | None = None) -> int:
+        """Matmul FLOPs of one supervision step (iteration) on one example (backward = 2x forward)."""
         cfg = self.cfg
         L = self.sequence_len(question_len)
         net = stack_forward_flops(cfg.n_layers, cfg.d_model, cfg.ffn_expansion, cfg.ffn_multiple,
                                   L, cfg.mixer)
-        calls = cfg.n_latent + 1
-        grad_factor = 3 if train else 1
-        return (cfg.n_cycles - 1) * calls * net + grad_factor * (calls * net + self.head_flops(question_len))
+        recursion = (cfg.n_latent + 1) * net
+        if cfg.injection == "concat":  # the 2d -> d adapter before every latent update
+            recursion += cfg.n_latent * 2 * L * 2 * cfg.d_model * cfg.d_model
+        T = cfg.n_cycles
+        k = ((cfg.grad_cycles if grad_cycles is None else grad_cycles) or T) if train else 0
+        return (T - k) * recursion + (3 if train else 1) * (k * recursion + self.head_flops(question_len))
 
     def head_flops(self, question_len: int) -> int:
         answer = self.cfg.answer_len or question_len
         return 2 * answer * self.cfg.d_model * self.vocab_size + 2 * self.cfg.d_model * self.halt_outputs
+

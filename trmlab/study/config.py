@@ -13,7 +13,8 @@ comparison changes one thing at a time:
                 1-step gradient, Q-learning halting (the base's other settings kept)
 
 `groups` names the comparisons a model belongs to in the report: main (every baseline),
-depth (trained recursion), halting (how many supervision steps rows train), feedback.
+depth (trained recursion), halting (how many supervision steps rows train), feedback,
+schemes (how the recursion is trained: `model.recursion`).
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from ..config import DataConfig, RunConfig, TrainConfig, _build, transformer_twi
 from ..model.config import HRMConfig, ReasonerConfig
 
 MODEL_KINDS = ("reasoner", "transformer", "single_pass", "unrolled", "hrm")
-GROUPS = ("main", "depth", "halting", "feedback")
+GROUPS = ("main", "depth", "halting", "feedback", "schemes")
 
 
 @dataclass
@@ -149,7 +150,25 @@ def model_label(spec: ModelSpec, cfg: RunConfig) -> str:
         return "single pass (n=T=N_sup=1)"
     if spec.kind == "hrm":
         return f"HRM ({m.n_latent} low × {m.n_cycles} high, N_sup={m.n_sup})"
+    if m.recursion != "trm":
+        return f"{m.recursion.replace('_', ' ')} (n={m.n_latent}, T={m.n_cycles}, {m.n_sup} iterations{scheme_detail(m)})"
     extra = "" if m.halting == "act" else f", {m.halting} steps"
     extra += "" if m.mixer == "attention" else ", MLP mixer"
     extra += "" if m.feedback == "continuous" else ", token feedback"
+    extra += scheme_detail(m)
     return f"reasoner (n={m.n_latent}, T={m.n_cycles}, N_sup={m.n_sup}{extra})"
+
+
+def scheme_detail(m) -> str:
+    """What a reasoner changes from TRM's defaults in how its recursion trains, for labels."""
+    parts = [f"{m.injection} injection"] if m.injection != "sum" else []
+    if m.recursion == "trm":
+        parts += [f"grad through {m.grad_cycles or 'all'} cycles"] if m.grad_cycles != 1 else []
+        parts += ["carry reset"] if m.carry == "reset" else []
+        parts += [f"N_sup curriculum {m.sup_curriculum}"] if m.sup_curriculum else []
+    parts += ["progressive loss"] if m.recursion == "looped" and m.progressive else []
+    if m.recursion == "recurrent_depth":
+        parts += [f"{m.depth_dist} depth", f"grad through last {m.grad_iters or 'all'}"]
+    if m.recursion == "deq":
+        parts += [f"{m.deq_grad} gradient", f"tol {m.deq_tol:g}"]
+    return "".join(", " + p for p in parts)

@@ -8,6 +8,8 @@ three seeds. A JSON file with the same fields (`trmlab study my.json`) runs any 
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..config import DataConfig, RunConfig, TrainConfig
 from ..model.config import ReasonerConfig
 from .config import ModelSpec, StudyConfig, TaskSpec
@@ -66,6 +68,30 @@ def study_cpu() -> StudyConfig:
                        tasks=[TaskSpec("arithmetic"), real],
                        models=_baselines() + _variants([(1, 1), (3, 2), (6, 3)], eval_steps=16),
                        seeds=[0, 1, 2], eval_steps=64)
+
+
+def _probe_base(steps: int = 600) -> RunConfig:
+    """The stall probe's reasoner: the `cpu-quick` one at n = T = 1 and N_sup = 4 fixed steps."""
+    base = _cpu_base(steps)
+    base.model = replace(base.model, n_latent=1, n_cycles=1, n_sup=4, halting="fixed")
+    return base
+
+
+def study_stall() -> StudyConfig:
+    """Why TRM's scheme stalls on arithmetic: one cause at a time from the probe reasoner
+    (n = T = 1, N_sup = 4 fixed, `cpu-quick` budget), three seeds: the carry (reset before
+    every supervision step), the state injection (concatenation + adapter, normalised sum),
+    an N_sup curriculum, a long warm-up, and the gradient through a supervision step of
+    T = 2 cycles (TRM's last cycle only vs full backpropagation)."""
+    probes = [("carry-reset", {"carry": "reset"}, {}), ("inject-concat", {"injection": "concat"}, {}),
+              ("inject-norm", {"injection": "norm"}, {}), ("curriculum", {"sup_curriculum": 300}, {}),
+              ("warmup-300", {}, {"warmup": 300}), ("T2-last-cycle", {"n_cycles": 2}, {}),
+              ("T2-full-grad", {"n_cycles": 2, "grad_cycles": 0}, {})]
+    models = [ModelSpec("reasoner"), ModelSpec("single-pass", kind="single_pass")]
+    models += [ModelSpec(name, overrides=model, train=train) for name, model, train in probes]
+    return StudyConfig(name="stall", base=_probe_base(),
+                       tasks=[TaskSpec("arithmetic", data={"n_test": 300, "n_ood": 300})],
+                       models=models, seeds=[0, 1, 2], eval_steps=16)
 
 
 def study_paper() -> StudyConfig:
@@ -232,7 +258,7 @@ def study_sudoku_smoke() -> StudyConfig:
                        models=_grid_models(), seeds=[0], eval_steps=4)
 
 
-STUDY_PRESETS = {"cpu-quick": study_cpu_quick, "cpu": study_cpu, "paper": study_paper, "smoke": study_smoke,
+STUDY_PRESETS = {"cpu-quick": study_cpu_quick, "cpu": study_cpu, "stall": study_stall, "paper": study_paper, "smoke": study_smoke,
                  "sudoku-cpu": study_sudoku_cpu, "sudoku-paper": study_sudoku_paper, "sudoku-smoke": study_sudoku_smoke,
                  "maze-cpu": study_maze_cpu, "maze-paper": study_maze_paper,
                  "arc-paper": study_arc_paper, "arc-smoke": study_arc_smoke}

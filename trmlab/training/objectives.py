@@ -2,7 +2,10 @@
 
 `TeacherForcing` (the transformer LM): a fresh batch, one loss.
 
-`DeepSupervision` (the recursive reasoner and HRM), as in TRM's reference code: a
+`Unrolled` (the reasoner under the looped, recurrent-depth and DEQ schemes): a fresh
+batch, the whole recursion in one forward (`model/recursion.py`), one loss.
+
+`DeepSupervision` (the reasoner under TRM's scheme, and HRM), as in TRM's reference code: a
 persistent batch of rows ("the carry"). Every optimiser step runs one supervision step
 on all rows; a row keeps its example and its detached (y, z) until it halts, then is
 refilled with a fresh example (augmented, for grid tasks that have augmentations) and
@@ -11,6 +14,9 @@ fresh states. When a row halts is `model.halting`:
           a new row must first reach a random minimum step in [2, N_sup] (exploration);
   fixed   always after N_sup steps (the head is still trained, never obeyed);
   random  after a number of steps drawn uniformly from [1, N_sup] when the row starts.
+Two probes of the stall: `model.carry="reset"` starts every supervision step from the
+initial state (a row still trains N_sup times on its example), and `model.sup_curriculum`
+grows the most steps per row from 1 to N_sup over that many optimiser steps.
 
 Both expose `step() -> (loss, stats)` and a `state_dict()` holding everything needed
 to resume exactly (the carry and the random generator).
@@ -25,8 +31,20 @@ import torch
 
 from ..data import EncodedSplit, IndexStream
 from ..model.losses import exactly_right
+from ..model.recursion import unroll
 from ..tasks.grid import apply_augmentations
 from .distributed import LOCAL
+
+
+def fresh_rows(data: EncodedSplit, index: torch.Tensor, width: int | None, generator: torch.Generator) -> dict:
+    """The rows of `index` as a CPU batch, augmented afresh where the task has augmentations
+    (grids: the same relabelling of board and answer)."""
+    batch = data.batch(index, width=width)
+    if data.augment:
+        augmentations = data.augment(len(index), generator)
+        batch["question"] = apply_augmentations(batch["question"], *augmentations)
+        batch["answer"] = apply_augmentations(batch["answer"], *augmentations)
+    return batch
 
 
 class TeacherForcing:
@@ -68,6 +86,7 @@ class DeepSupervision:
         self.width = cfg.fixed_question_width or data.question.shape[1]
         seq = model.sequence_len(self.width)
         self.generator = torch.Generator().manual_seed(seed)
+        self.updates = 0  # optimiser steps taken (the N_sup curriculum's clock)
         B = batch_size
         self.carry = {
             "index": torch.zeros(B, dtype=torch.long),
@@ -89,13 +108,8 @@ class DeepSupervision:
         k = int(halted.sum())
         if k:
             c["index"][halted] = index = self.stream.take(k)
-            fresh = self.data.batch(index, width=self.width)
-            question, answer = fresh["question"], fresh["answer"]
-            augmentations = self.data.augment(k, self.generator) if self.data.augment else None
-            if augmentations is not None:  # grids: the same relabelling of board and answer
-                question = apply_augmentations(question, *augmentations)
-                answer = apply_augmentations(answer, *augmentations)
-            c["question"][halted], c["answer"][halted] = question, answer
+            fresh = fresh_rows(self.data, index, self.width, self.generator)
+            c["question"][halted], c["answer"][halted] = fresh["question"], fresh["answer"]
             c["question_len"][halted] = fresh["question_len"]
             if "puzzle" in fresh:
                 c["puzzle"][halted] = fresh["puzzle"]
@@ -109,14 +123,17 @@ class DeepSupervision:
     def _step_limits(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(fewest, most) supervision steps for k new rows, by the halting mode."""
         cfg, g = self.model.cfg, self.generator
-        most = torch.full((k,), cfg.n_sup, dtype=torch.long)
+        n_sup = cfg.n_sup
+        if getattr(cfg, "sup_curriculum", 0):  # 1 step at first, N_sup after sup_curriculum updates
+            n_sup = min(cfg.n_sup, 1 + self.updates * cfg.n_sup // cfg.sup_curriculum)
+        most = torch.full((k,), n_sup, dtype=torch.long)
         if cfg.halting == "fixed":
             return most, most
         if cfg.halting == "random":
-            drawn = torch.randint(1, cfg.n_sup + 1, (k,), generator=g)
+            drawn = torch.randint(1, n_sup + 1, (k,), generator=g)
             return drawn, drawn
         explore = torch.rand(k, generator=g) < cfg.halt_explore_prob
-        lowest = torch.randint(2, max(cfg.n_sup, 2) + 1, (k,), generator=g)
+        lowest = torch.randint(2, max(n_sup, 2) + 1, (k,), generator=g)
         return torch.where(explore, lowest, 0), most
 
     def step(self):
@@ -129,12 +146,16 @@ class DeepSupervision:
         puzzle = puzzle if self.data.puzzle is not None else None
         x, ctx = model.embed(question[:, :width], question_len, puzzle)
         L = x.shape[1]
-        y, z, logits, q = model.supervision_step(x, c["y"][:, :L], c["z"][:, :L], ctx)
+        y, z = c["y"][:, :L], c["z"][:, :L]
+        if model.cfg.carry == "reset":  # the probe: every step starts afresh
+            y, z = model.initial_state(y)
+        y, z, logits, q = model.supervision_step(x, y, z, ctx)
         last_step = (c["steps"] + 1 >= c["max_steps"])[self.rows]
         loss, correct = model.step_loss(logits, q, answer[:, :logits.shape[1]], last_step=last_step)
         with torch.no_grad():  # the carry is detached
             c["y"][:, :L], c["z"][:, :L] = y.float(), z.float()
         c["steps"] += 1
+        self.updates += 1
         wants_halt = self.comm.gather_rows(model.halt_logit(q.detach()) > 0).cpu() & (c["steps"] >= c["min_steps"])
         c["halted"] = (c["steps"] >= c["max_steps"]) | wants_halt
         finished = c["steps"][c["halted"]]
@@ -148,13 +169,14 @@ class DeepSupervision:
         tensors = {f"carry.{k}": (self.comm.gather_rows(v) if k in self.SHARDED else v).cpu()
                    for k, v in self.carry.items()}
         tensors["carry.generator"] = self.generator.get_state()
-        return tensors, {}
+        return tensors, {"updates": self.updates}
 
     def load_state_dict(self, tensors: dict, meta: dict) -> None:
         for k in self.carry:
             saved = tensors[f"carry.{k}"]
             self.carry[k] = (saved[self.rows] if k in self.SHARDED else saved).to(self.carry[k].device)
         self.generator.set_state(tensors["carry.generator"])
+        self.updates = meta.get("updates", 0)
 
     def drop_nonfinite(self) -> None:
         """After a skipped step: restart every row whose carried state is not finite."""
@@ -162,7 +184,47 @@ class DeepSupervision:
         self.carry["halted"] |= ~self.comm.gather_rows(finite).cpu()
 
 
+class Unrolled:
+    """A fresh batch per optimiser step, the scheme's whole recursion in one forward, the
+    mean loss over the iterations that carry one (looped: the last, or every one)."""
+
+    def __init__(self, model, data: EncodedSplit, stream: IndexStream, batch_size: int, device,
+                 seed: int = 0, comm=LOCAL):
+        self.model, self.data, self.stream = model, data, stream
+        self.batch_size, self.device = batch_size, device
+        self.rows = comm.rows(batch_size)
+        self.generator = torch.Generator().manual_seed(seed)  # augmentations, depths, random states
+
+    def step(self):
+        model = self.model
+        width = model.cfg.fixed_question_width
+        batch = fresh_rows(self.data, self.stream.take(self.batch_size), width, self.generator)  # global
+        batch = {k: v[self.rows].to(self.device) for k, v in batch.items()}
+        x, ctx = model.embed(batch["question"], batch["question_len"], batch.get("puzzle"))
+        valid = model.valid_positions(batch["question_len"], x.shape[1])
+        out = unroll(model, x, ctx, valid, self.generator, (self.batch_size, self.rows))
+        losses = [model.step_loss(logits, q, batch["answer"][:, :logits.shape[1]]) for logits, q in out.readouts]
+        loss = sum(l for l, _ in losses) / len(losses)
+        q_len = x.shape[1] - model.sequence_len(0)
+        per_example = (out.free * model.step_flops(q_len, train=False)
+                       + out.grad * model.step_flops(q_len, train=True, grad_cycles=0))
+        return loss, {"rows": self.batch_size, "new_examples": self.batch_size,
+                      "flops": self.batch_size * per_example, "row_acc": losses[-1][1].float().mean().item(),
+                      "iterations": out.free + out.grad, "residual": out.residual}
+
+    def state_dict(self) -> tuple[dict, dict]:
+        return {"objective.generator": self.generator.get_state()}, {}
+
+    def load_state_dict(self, tensors: dict, meta: dict) -> None:
+        self.generator.set_state(tensors["objective.generator"])
+
+    def drop_nonfinite(self) -> None:
+        pass  # nothing carried over
+
+
 def make_objective(model, data, stream, batch_size, device, seed=0, comm=LOCAL):
-    if model.cfg.recursive:
+    if model.cfg.deep_supervision:
         return DeepSupervision(model, data, stream, batch_size, device, seed, comm)
+    if model.cfg.recursive:
+        return Unrolled(model, data, stream, batch_size, device, seed, comm)
     return TeacherForcing(model, data, stream, batch_size, device, comm)

@@ -170,7 +170,9 @@ class Trainer:
             norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
         else:
             norm = torch.nn.utils.get_total_norm([p.grad for p in self.model.parameters() if p.grad is not None])
-        value, stats["row_acc"] = self.comm.mean([loss.item(), stats["row_acc"]])
+        averaged = [k for k in ("row_acc", "residual") if k in stats]  # per-rank means
+        value, *means = self.comm.mean([loss.item(), *(stats[k] for k in averaged)])
+        stats.update(zip(averaged, means))
         if not (math.isfinite(value) and math.isfinite(norm)):
             return self._skip_nonfinite("loss" if not math.isfinite(value) else "gradient", value, stats, lr)
         self.optimizer.step()
@@ -257,6 +259,9 @@ class Trainer:
                "row_acc": sum(s["row_acc"] for _, s in window) / n, "lr": lr,
                "wall_s": round(self.totals["wall_s"], 3), "rows": self.totals["rows"],
                "new_examples": self.totals["new_examples"], "flops": self.totals["flops"]}
+        for key in ("iterations", "residual"):  # the unrolled schemes' forward
+            if key in window[-1][1]:
+                rec[f"mean_{key}"] = sum(s[key] for _, s in window) / n
         halted = sum(s.get("halted", 0) for _, s in window)
         if halted:
             rec["mean_halt_step"] = sum(s["halt_steps_sum"] for _, s in window) / halted

@@ -1,0 +1,137 @@
+"""How the recursion is trained: one network, four schemes (`model.recursion`).
+
+Every scheme iterates the same map — one iteration is a supervision step's forward,
+T latent recursions (`RecursiveReasoner.iteration`) — and reads the answer after an
+iteration. Evaluation is the same for all: iterate from the fixed initial state and read
+the answer after every iteration, as many as asked. What differs is training:
+
+  trm              one iteration per optimiser step; the state is carried, detached, to the
+                   row's next step (deep supervision: `training/objectives.DeepSupervision`)
+  looped           N_sup iterations from the initial state, backpropagation through all of
+                   them (Saunshi et al. 2025); `progressive`: a loss after every iteration
+  recurrent_depth  r iterations, r drawn per optimiser step (mean N_sup), from a random
+                   state; gradients through the last `grad_iters` only (Geiping et al. 2025)
+  deq              iterate without gradients until |f(s) - s| / |f(s)| < deq_tol (at most
+                   N_sup iterations), then the phantom gradient (`grad_iters` iterations from
+                   the fixed point) or the implicit one (Bai et al. 2019)
+
+The last three train on fresh batches (`training/objectives.Unrolled`) through `unroll`.
+All schemes backpropagate through every cycle of an iteration that has gradients.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class Unrolled:
+    readouts: list  # (answer logits, halt logit) of each iteration that carries a loss
+    free: int  # iterations run without gradients
+    grad: int  # iterations run with gradients
+    residual: float  # the last iteration's mean state residual |f(s) - s| / |f(s)|
+
+
+def unroll(model, x, ctx, valid, generator: torch.Generator, shard: tuple[int, slice] | None = None) -> Unrolled:
+    """A training forward of a scheme without a carry; `valid` [B, L] marks the real positions.
+    `shard`: (global batch size, this process's rows) in data-parallel training."""
+    cfg = model.cfg
+    y, z = model.initial_state(x)
+    if cfg.recursion == "looped":
+        return iterate(model, x, y, z, ctx, valid, free=0, grad=cfg.n_sup, every=cfg.progressive)
+    if cfg.recursion == "recurrent_depth":
+        y, z = random_state(y, generator, shard), random_state(z, generator, shard)
+        r = draw_depth(cfg.n_sup, cfg.depth_dist, generator)
+        k = min(cfg.grad_iters or r, r)
+        return iterate(model, x, y, z, ctx, valid, free=r - k, grad=k)
+    if cfg.recursion == "deq":
+        return deq(model, x, y, z, ctx, valid)
+    raise ValueError(f"model.recursion={cfg.recursion!r} trains with deep supervision, not unroll")
+
+
+def iterate(model, x, y, z, ctx, valid, *, free: int, grad: int, every: bool = False) -> Unrolled:
+    """`free` iterations without gradients, then `grad` with them (every cycle); the loss is
+    read after the last iteration, or after every one with gradients (`every`)."""
+    with torch.no_grad():
+        for _ in range(free):
+            y, z = model.iteration(x, y, z, ctx, grad_cycles=0)
+    readouts = []
+    for i in range(grad):
+        y_new, z_new = model.iteration(x, y, z, ctx, grad_cycles=0)
+        if every or i == grad - 1:
+            readouts.append(model.readout(y_new))
+        if i == grad - 1:
+            residual = state_residual((y, z), (y_new, z_new), valid).mean().item()
+        y, z = y_new, z_new
+    return Unrolled(readouts, free, grad, residual)
+
+
+def state_residual(old: tuple, new: tuple, valid: torch.Tensor) -> torch.Tensor:
+    """[B]: |new - old| / |new| over the (y, z) state at the valid positions."""
+    diff = sum(((n.float() - o.float()).square().sum(-1) * valid).sum(-1) for o, n in zip(old, new))
+    norm = sum((n.float().square().sum(-1) * valid).sum(-1) for n in new)
+    return (diff / norm.clamp(min=1e-12)).sqrt()
+
+
+def random_state(init: torch.Tensor, generator: torch.Generator, shard: tuple[int, slice] | None = None) -> torch.Tensor:
+    """A fresh random state per example and position, distributed as the fixed initial
+    state's vector (truncated normal, std 1): Huginn starts every example from noise.
+    Data-parallel: drawn for the whole global batch, so each rank gets its own rows' noise."""
+    batch, rows = shard or (init.shape[0], slice(None))
+    noise = torch.randn((batch, *init.shape[1:]), generator=generator)[rows].clamp_(-2, 2)
+    return noise.to(device=init.device, dtype=init.dtype)
+
+
+def draw_depth(mean: int, dist: str, generator: torch.Generator) -> int:
+    """Iterations for one optimiser step: uniform in 1..2·mean−1, or Huginn's
+    r = Poisson(e^τ) + 1 with τ ~ N(log(mean−1) − σ²/2, σ), σ = 1/2 (capped at 4·mean)."""
+    if dist == "uniform":
+        return int(torch.randint(1, 2 * mean, (1,), generator=generator))
+    sigma = 0.5
+    tau = math.log(max(mean - 1, 1e-3)) - sigma ** 2 / 2 + sigma * float(torch.randn(1, generator=generator))
+    return min(int(torch.poisson(torch.tensor([math.exp(tau)]), generator=generator)) + 1, 4 * mean)
+
+
+def deq(model, x, y, z, ctx, valid) -> Unrolled:
+    """Fixed-point iteration without gradients, then a gradient at the fixed point."""
+    cfg = model.cfg
+    free = 0
+    with torch.no_grad():
+        while free < cfg.n_sup:
+            y_new, z_new = model.iteration(x, y, z, ctx, grad_cycles=0)
+            residual = state_residual((y, z), (y_new, z_new), valid).max().item()
+            y, z, free = y_new, z_new, free + 1
+            if residual < cfg.deq_tol:
+                break
+    if cfg.deq_grad == "phantom":
+        out = iterate(model, x, y, z, ctx, valid, free=0, grad=cfg.grad_iters or 1)
+        return Unrolled(out.readouts, free, out.grad, out.residual)
+    return implicit(model, x, y, z, ctx, valid, free)
+
+
+def implicit(model, x, y, z, ctx, valid, free: int) -> Unrolled:
+    """One iteration with gradients from the fixed point s*, whose backward solves the
+    adjoint fixed point u = g + J^T u (J = df/ds at s*) by iteration, so the parameters get
+    the implicit-function gradient of s* instead of one step's."""
+    cfg = model.cfg
+    d = y.shape[-1]
+    s_star = torch.cat([y, z], dim=-1).detach().requires_grad_()
+    y_new, z_new = model.iteration(x, s_star[..., :d], s_star[..., d:], ctx, grad_cycles=0)
+    out = torch.cat([y_new, z_new], dim=-1)
+
+    def adjoint(g):
+        hook.remove()  # the vector-Jacobian products below pass through `out` again
+        u = g
+        for _ in range(cfg.n_sup):
+            u_next = torch.autograd.grad(out, s_star, u, retain_graph=True)[0] + g
+            done = (u_next - u).float().norm() <= cfg.deq_tol * u_next.float().norm()
+            u = u_next
+            if done:
+                break
+        return u
+
+    hook = out.register_hook(adjoint)
+    residual = state_residual((y, z), (y_new, z_new), valid).mean().item()
+    return Unrolled([model.readout(out[..., :d])], free, 1, residual)
