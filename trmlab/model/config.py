@@ -116,6 +116,11 @@ class ReasonerConfig(NetConfig):
                 "model.feedback='tokens' is a deep-supervision ablation: use model.recursion='trm'")
 
     @property
+    def deep_supervision(self) -> bool:
+        """Trained one supervision step per optimiser step, with a carry (TRM, HRM)."""
+        return self.recursion == "trm"
+
+    @property
     def net_calls_per_step(self) -> int:
         """Network applications in one supervision step: T cycles of n latent + 1 answer update."""
         return self.n_cycles * (self.n_latent + 1)
