@@ -9,7 +9,7 @@ import torch
 
 import trmlab.training.checkpoint as ckpt
 from trmlab.cli import main
-from trmlab.config import DataConfig, RunConfig, TrainConfig, preset
+from trmlab.config import DataConfig, RunConfig, TrainConfig, preset, transformer_twin
 from trmlab.model.config import MODEL_CONFIGS
 from trmlab.study import load_study, run_study
 from trmlab.training.objectives import DeepSupervision
@@ -142,15 +142,16 @@ def test_failed_checkpoint_write_keeps_the_previous_one(tmp_path, monkeypatch, c
 
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory, smoke_data):
-    """An (untrained) text checkpoint and a 4x4 Sudoku one: enough to check what inputs they take."""
+    """Untrained text, transformer and 4x4 Sudoku checkpoints: enough to check what inputs they take."""
     out = tmp_path_factory.mktemp("ckpt")
     text = Trainer(preset("smoke"), out / "text", data=smoke_data, progress=False)
+    lm = Trainer(transformer_twin(preset("smoke")), out / "lm", data=smoke_data, progress=False)
     study = load_study("sudoku-smoke")
     spec = next(m for m in study.models if m.name == "trm-att")
     grid = study.run_config(study.tasks[0], spec, 0)
     grid.data = replace(grid.data, n_train=16, n_dev=0, n_test=0, n_ood=0)
     grid = Trainer(grid, out / "grid", progress=False)
-    return {"text": str(text.save("last")), "grid": str(grid.save("last"))}
+    return {"text": str(text.save("last")), "lm": str(lm.save("last")), "grid": str(grid.save("last"))}
 
 
 @pytest.mark.parametrize("kind, question, message", [
@@ -158,6 +159,7 @@ def checkpoints(tmp_path_factory, smoke_data):
     ("text", "   ", "the question is empty"),
     ("text", "How many pens does Zoë have?", "does not know: 'ë'"),
     ("text", "x" * 5000, "5000 tokens; this model reads at most"),
+    ("lm", "x" * 5000, "5000 tokens; this model reads at most"),
     ("grid", "1234", "board has 16 cells (4x4, row-major); got 4"),
     ("grid", "12x4" * 4, "does not know: 'x'"),
     ("grid", "Ann has 3 pens. How many?", "does not know"),  # a text question for a Sudoku model
@@ -202,6 +204,8 @@ def test_eval_and_solve_options_are_checked(checkpoints, argv, message, capsys):
     ("model.n_heads=3", "model.d_model=32 must be a multiple of 2 * model.n_heads=3"),  # combinations
     ("model.mixer='mlp'", "model.mixer='mlp' needs a fixed model.question_len"),
     ("model.answer_len=6", "model.answer_len (6) must equal data.answer_len (4)"),
+    pytest.param("train.device='cuda'", "train.device='cuda': this PyTorch build sees no CUDA GPU",
+                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")),
 ])
 def test_bad_config_value_is_one_line_naming_the_field(override, message, tmp_path, capsys):
     assert main(["train", "--preset", "smoke", "--out", str(tmp_path), "--no-progress", "-o", override]) == 2

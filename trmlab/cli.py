@@ -162,11 +162,8 @@ def cmd_solve(args) -> int:
     from .tasks.grid import render
     from .training.trainer import load_model
     model, cfg, tokenizer, _ = load_model(args.checkpoint)
-    if not cfg.model.recursive:
-        print("solve shows the reasoner's steps; this checkpoint is a "
-              f"{cfg.model.kind}", file=sys.stderr)
     ids = _encode_question(tokenizer, args.question)
-    limit = cfg.model.question_len or cfg.data.max_question_len
+    limit = getattr(cfg.model, "question_len", 0) or cfg.data.max_question_len  # the LM has no fixed width
     if len(ids) > limit:
         raise TooLongError(f"question has {len(ids)} tokens; this model reads at most {limit}")
     cols = 0
@@ -180,6 +177,9 @@ def cmd_solve(args) -> int:
     question = torch.zeros(1, width, dtype=torch.long)
     question[0, :len(ids)] = torch.tensor(ids)
     batch = {"question": question, "question_len": torch.tensor([len(ids)])}
+    if not cfg.model.recursive:
+        print("solve shows the reasoner's steps; this checkpoint is a "
+              f"{cfg.model.kind}", file=sys.stderr)
     out = model.predict(batch, args.steps or None)
     print(args.question)
     halts = out.get("halt_logits")
