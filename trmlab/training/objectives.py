@@ -40,8 +40,8 @@ def fresh_rows(data: EncodedSplit, index: torch.Tensor, width: int | None, gener
     """The rows of `index` as a CPU batch, augmented afresh where the task has augmentations
     (grids: the same relabelling of board and answer)."""
     batch = data.batch(index, width=width)
-    if data.augment:
-        augmentations = data.augment(len(index), generator)
+    augmentations = data.augment(len(index), generator) if data.augment else None
+    if augmentations is not None:  # None: a task whose augmentations are its examples (ARC)
         batch["question"] = apply_augmentations(batch["question"], *augmentations)
         batch["answer"] = apply_augmentations(batch["answer"], *augmentations)
     return batch
