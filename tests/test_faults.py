@@ -109,9 +109,9 @@ def test_nan_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tmp_path, 
 
 
 def test_nan_can_be_skipped_and_counted(tmp_path, monkeypatch, capsys, keep_threads):
-    poison(monkeypatch, at=3)
+    poison(monkeypatch, at=2)  # mid-way through the rows: they do not halt (and restart) at once
     assert main(SHORT + ["--out", str(tmp_path), "-o", "train.nonfinite='skip'"]) == 0
-    assert "step 3: non-finite loss, step skipped (1 so far)" in capsys.readouterr().err
+    assert "step 2: non-finite loss, step skipped (1 so far)" in capsys.readouterr().err
     tensors, meta = ckpt.load_checkpoint(tmp_path / "smoke" / "checkpoints" / "last.safetensors")
     assert meta["step"] == 8 and meta["totals"]["nonfinite_skipped"] == 1  # the poisoned carry row restarted
     assert all(t.float().isfinite().all() for t in tensors.values())
