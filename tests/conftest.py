@@ -38,6 +38,10 @@ MODEL_VARIANTS = {
     "reasoner-distinct-slots": lambda: tiny_reasoner_config(distinct_slots=True),
     "reasoner-token-feedback": lambda: tiny_reasoner_config(distinct_slots=True, feedback="tokens"),
     "unrolled": lambda: tiny_reasoner_config(untied=True, n_cycles=1, n_latent=3, n_sup=2),
+    # The schemes share evaluation; the injections change the forward (training: test_recursion.py).
+    "reasoner-looped-concat": lambda: tiny_reasoner_config(recursion="looped", injection="concat"),
+    "reasoner-recurrent-depth-norm": lambda: tiny_reasoner_config(recursion="recurrent_depth", injection="norm"),
+    "reasoner-deq": lambda: tiny_reasoner_config(recursion="deq", distinct_slots=True),
     "hrm": lambda: HRMConfig(**{**vars(tiny_reasoner_config()), "n_latent": 2, "n_cycles": 2}),
     "transformer": lambda: tiny_transformer_config(),
 }

@@ -11,7 +11,7 @@ from trmlab.data import load_splits
 from trmlab.model import build_model, count_params
 from trmlab.study import ModelSpec, StudyConfig, TaskSpec, load_study, run_study
 from trmlab.study.presets import STUDY_PRESETS
-from trmlab.study.run import plan_cells
+from trmlab.study.run import pick_lr, plan_cells, plan_tuning_cells
 from trmlab.tasks import make_task
 from trmlab.training.objectives import DeepSupervision
 from trmlab.data import IndexStream
@@ -179,7 +179,10 @@ def test_every_preset_builds_and_plans(tmp_path):
     for name in STUDY_PRESETS:
         study = load_study(name)
         vocab = {t.id: 600 for t in study.tasks}
-        cells = plan_cells(study, tmp_path, study.tasks, vocab)
+        tuning = plan_tuning_cells(study, tmp_path, study.tasks, vocab)
+        assert len(tuning) == sum(len(study.lr_grid(m)) for t in study.tasks for m in study.models_for(t))
+        cells = plan_cells(study, tmp_path, study.tasks, vocab, {(c.task.id, c.spec.name): c.cfg.train.lr
+                                                                 for c in tuning})
         assert len(cells) == sum(len(study.models_for(t)) for t in study.tasks) * len(study.seeds)
         # every comparison a CPU runs has seeds to tell noise from an effect; the GPU-sized grid
         # studies and the test-only grid smokes are one seed each
@@ -230,3 +233,108 @@ def test_real_data_task_is_skipped_without_a_data_folder(tmp_path, monkeypatch, 
     results = run_study(study, tmp_path, jobs=1, progress=False)
     assert set(results["tasks"]) == {"arithmetic"}
     assert "skipping task 'mawps'" in capsys.readouterr().err
+
+
+# --- fair tuning: each model's learning rate chosen from a grid by dev accuracy on a tuning seed
+
+
+def tuned_study() -> StudyConfig:
+    study = tiny_study(["single-pass", "transformer"])
+    study.tune = {"lr": [1e-3, 1e-2], "seed": 100}
+    next(m for m in study.models if m.name == "transformer").lr_grid = [3e-3]  # its own grid
+    return study
+
+
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tuned")
+    return out, run_study(tuned_study(), out, jobs=1, progress=False)
+
+
+def test_pick_lr_takes_the_best_dev_and_ties_go_to_the_smaller_lr():
+    assert pick_lr({1e-3: 0.2, 3e-3: 0.5, 1e-2: 0.4}) == 3e-3
+    assert pick_lr({1e-2: 0.5, 1e-3: 0.5, 3e-3: 0.1}) == 1e-3  # whatever the grid's order
+    assert pick_lr({3e-3: 0.0}) == 3e-3
+
+
+def test_each_model_trains_at_the_lr_with_the_best_dev_accuracy_on_the_tuning_seed(tuned):
+    out, results = tuned
+    tuning = {t["model"]: t for t in results["tuning"]}
+    assert [p["lr"] for p in tuning["single-pass"]["grid"]] == [1e-3, 1e-2]
+    assert [p["lr"] for p in tuning["transformer"]["grid"]] == [3e-3]
+    for model, t in tuning.items():
+        for point in t["grid"]:  # the dev accuracy is the best the trainer recorded in that tuning cell
+            cell = out / "smoke" / "arithmetic" / model / "tune" / f"lr{point['lr']:g}"
+            logged = [json.loads(line) for line in (cell / "metrics.jsonl").read_text().splitlines()]
+            assert point["best_dev"] == max(r["dev_accuracy"] for r in logged if "dev_accuracy" in r)
+            done = json.loads((cell / "cell.json").read_text())
+            assert done["run_config"]["train"]["seed"] == 100 and set(done["eval"]) == {"dev"}
+        assert t["seed"] == 100 and t["chosen_lr"] == pick_lr({p["lr"]: p["best_dev"] for p in t["grid"]})
+    assert len(results["cells"]) == 2  # tuning cells are not study cells
+    assert 0 < results["tuning_compute_s"] < results["compute_s"]
+    for c in results["cells"]:
+        assert c["run_config"]["train"]["lr"] == tuning[c["model"]]["chosen_lr"] and c["seed"] == 0
+
+
+def test_a_finished_tuning_cell_is_not_rerun(tuned, monkeypatch):
+    out, results = tuned
+    import trmlab.study.run as run_module
+
+    def boom(*a, **k):
+        raise AssertionError("a finished cell was retrained")
+    monkeypatch.setattr(run_module, "train_or_resume", boom)
+    again = run_study(tuned_study(), out, jobs=1, progress=False)
+    assert again["tuning"] == results["tuning"]
+
+
+def test_report_only_shows_an_unfinished_grid_and_leaves_its_model_out(tuned, tmp_path):
+    out, results = tuned
+    study = tuned_study()
+    study.tune["lr"] = [1e-3, 1e-2, 3e-2]  # a point not trained yet: no choice, so no study cells
+    again = run_study(study, out, jobs=1, progress=False, report_only=True)
+    single = next(t for t in again["tuning"] if t["model"] == "single-pass")
+    assert single["grid"][-1] == {"lr": 3e-2, "best_dev": None} and single["chosen_lr"] is None
+    assert [c["model"] for c in again["cells"]] == ["transformer"]
+    report = (out / "smoke" / "report.md").read_text()
+    assert "### Learning-rate tuning" in report and "*pending*" in report and "not yet" in report
+
+
+def test_tuning_replaces_a_models_own_lr_only_when_a_grid_applies(tmp_path):
+    study = tiny_study(["reasoner"])
+    study.models.append(ModelSpec("own-lr", train={"lr": 0.02}))
+    vocab = {"arithmetic": 600}
+    untuned = plan_cells(study, tmp_path, study.tasks, vocab)
+    assert [c.cfg.train.lr for c in untuned] == [study.base.train.lr, 0.02]
+    assert [c.cfg.to_dict() for c in untuned] == [study.run_config(study.tasks[0], m, 0).to_dict()
+                                                   for m in study.models]  # tuning off: cells as before
+    study.tune = {"lr": [1e-3, 3e-3], "seed": 7}
+    tune = plan_tuning_cells(study, tmp_path, study.tasks, vocab)
+    assert [c.key for c in tune][:2] == ["arithmetic/reasoner/tune/lr0.001", "arithmetic/reasoner/tune/lr0.003"]
+    assert {c.cfg.train.seed for c in tune} == {7} and [c.cfg.train.lr for c in tune] == [1e-3, 3e-3] * 2
+    assert plan_cells(study, tmp_path, study.tasks, vocab) == []  # nothing chosen yet
+    chosen = plan_cells(study, tmp_path, study.tasks, vocab, {("arithmetic", "own-lr"): 1e-3})
+    assert [(c.spec.name, c.cfg.train.lr) for c in chosen] == [("own-lr", 1e-3)]
+
+
+def test_tuning_config_round_trip_and_errors(tmp_path):
+    study = tuned_study()
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(study.to_dict()))
+    again = StudyConfig.load(path)
+    assert again.to_dict() == study.to_dict() and again.tune == {"lr": [1e-3, 1e-2], "seed": 100}
+    assert [m.lr_grid for m in again.models] == [[3e-3], []]
+    d = study.to_dict()
+    for tune, error in [({"lr": [], "seed": 100}, "non-empty list"), ({"lr": [1e-3, 0.0], "seed": 100}, "positive"),
+                        ({"lr": [1e-3, 1e-3], "seed": 100}, "repeats"), ({"lr": [1e-3]}, "integer tuning seed"),
+                        ({"lr": [1e-3], "seed": 0}, "tuning seed 0 is also a study seed"),
+                        ({"lr": [1e-3], "seed": 100, "warmup": [2]}, "tune has no field warmup")]:
+        with pytest.raises(ValueError, match=error):
+            StudyConfig.from_dict({**d, "tune": tune})
+    with pytest.raises(ValueError, match="lr_grid: learning rates must be positive"):
+        ModelSpec("x", lr_grid=[1e-3, -1e-3])
+    with pytest.raises(ValueError, match="integer tuning seed"):  # a model's own grid needs the seed too
+        StudyConfig.from_dict({**d, "tune": {}})
+    study.seeds = [0, 100]  # as `trmlab study --seeds 0,100` would: refused before anything trains
+    with pytest.raises(ValueError, match="also a study seed"):
+        run_study(study, tmp_path, jobs=1, progress=False)
+    assert not (tmp_path / "smoke").exists()

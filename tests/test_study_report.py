@@ -143,6 +143,7 @@ def test_study_report_full(tmp_path):
     assert "layer applications per supervision step" in text  # n_layers known -> honest axis name
     assert "| 1 | 2 | 4 | 8 | 16 |" not in text  # step headers are '1 step', '2 steps', ...
     assert "16 steps" in text and "32 steps" not in text  # only steps <= eval_steps
+    assert "Learning-rate tuning" not in text  # no grid, no tuning section
 
 
 def test_study_report_one_seed_no_ood_int_keys(tmp_path):
@@ -218,3 +219,25 @@ def test_study_report_grid_tasks(tmp_path):
             assert f"]({png})" in section
     assert "± " in text.split("## Task `maze`")[0]  # two sudoku seeds: mean ± sd
     assert "| harder |" in text  # extra eval set in the comparisons
+
+
+def test_study_report_learning_rate_tuning(tmp_path):
+    results = synthetic_results(models=("reasoner", "transformer"))
+    chosen = {"reasoner": 1e-3, "transformer": 3e-3}
+    for c in results["cells"]:
+        c["run_config"] = {"train": {"lr": chosen[c["model"]]}}
+    results["tuning"] = [
+        {"task": "arithmetic", "model": "reasoner", "seed": 100, "chosen_lr": 1e-3,
+         "grid": [{"lr": 1e-3, "best_dev": 0.41}, {"lr": 3e-3, "best_dev": 0.405}, {"lr": 1e-2, "best_dev": 0.1}]},
+        {"task": "arithmetic", "model": "transformer", "seed": 100, "chosen_lr": 3e-3,
+         "grid": [{"lr": 3e-3, "best_dev": 0.7}, {"lr": 3e-2, "best_dev": 0.2}]}]
+    results["tuning_compute_s"] = 120.0
+    text = write_study_report(results, tmp_path).read_text()
+    section = text.split("### Learning-rate tuning")[1].split("###")[0]
+    assert "| model | id | lr 0.001 | lr 0.003 | lr 0.01 | lr 0.03 | chosen lr |" in section
+    assert "| `reasoner` | **0.410** | 0.405 | 0.100 | — | **0.001** |" in section
+    assert "| `transformer` | — | **0.700** | — | 0.200 | **0.003** |" in section
+    assert "tuning seed 100" in section
+    headline = text.split("### Headline")[1].split("###")[0]
+    assert "| `reasoner` | 0.001 |" in headline and "| `transformer` | 0.003 |" in headline
+    assert "(2.0 min of it learning-rate tuning)" in text

@@ -76,9 +76,11 @@ def test_overrides_and_unknown_fields():
 
 # ----- checkpoints and resume -----
 
-@pytest.mark.parametrize("kind", ["reasoner", "transformer"])
+@pytest.mark.parametrize("kind", ["reasoner", "transformer", "recurrent_depth"])
 def test_resume_gives_the_same_next_step_loss(kind, tmp_path, smoke_data):
-    cfg = smoke_config(kind, steps=6)
+    cfg = smoke_config("transformer" if kind == "transformer" else "reasoner", steps=6)
+    if kind == "recurrent_depth":  # random depths and states: the objective's generator resumes too
+        cfg.model = replace(cfg.model, recursion=kind, grad_iters=1)
     straight = Trainer(cfg, tmp_path / "a", data=smoke_data, progress=False)
     losses = [straight.train_step()[0] for _ in range(5)]
 

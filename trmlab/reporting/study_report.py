@@ -13,6 +13,9 @@ their own headline (exact accuracy = whole board right, and cell accuracy = shar
 on test, OOD and every extra held-out set of the task's `eval_sets`), exact and cell accuracy vs
 test-time supervision steps, and pictures of a few test boards step by step (`boards` of a cell:
 puzzle, target and the model's board after steps 1, 2, 4, ..., wrong cells in red).
+
+A study with a learning-rate grid adds `results["tuning"]`: per (task, model) the tuning seed, each
+grid lr's best dev accuracy and the chosen lr, shown as a "Learning-rate tuning" table per task.
 """
 from __future__ import annotations
 
@@ -71,6 +74,12 @@ class Model:
 
     def desc(self, split: str, key: str = "accuracy") -> dict:
         return describe(self.by_seed(split, key).values())
+
+    @property
+    def lr(self) -> str:
+        """The learning rate its seeds trained at ("—" when the cells do not record it)."""
+        lrs = {((c.get("run_config") or {}).get("train") or {}).get("lr") for c in self.cells} - {None}
+        return ", ".join(f"{lr:g}" for lr in sorted(lrs)) or "—"
 
     def mean_of(self, key: str):
         values = [c.get(key) for c in self.cells if c.get(key) is not None]
@@ -145,18 +154,44 @@ def headline(models: dict[str, Model], splits: list[str], chance: dict) -> list[
     rows = []
     for m in models.values():
         params = m.mean_of("params")
-        rows.append([m.name, f"`{m.id}`", f"{params:,.0f}" if params is not None else "—",
+        rows.append([m.name, f"`{m.id}`", m.lr, f"{params:,.0f}" if params is not None else "—",
                      human(m.mean_of("train_flops_per_example") or 0), human(m.mean_of("train_flops") or 0),
                      f"{m.mean_of('wall_s') or 0:.0f}"]
                     + [fmt(m.desc(s), ci=True) for s in splits] + [len(m.cells)])
-    headers = (["model", "id", "params (counted)", "train FLOPs / example", "train FLOPs total", "train wall s"]
+    headers = (["model", "id", "lr", "params (counted)", "train FLOPs / example", "train FLOPs total", "train wall s"]
                + [f"{split_name(s)} acc" for s in splits] + ["seeds"])
     chance_text = ", ".join(f"{split_name(s)} {v:.3f}" for s, v in chance.items() if v is not None)
     return [table(headers, rows), "",
             "Accuracy: exact match at each model's trained depth (recursive models: after their trained "
-            "N_sup supervision steps), mean ± sd over seeds [95% t-interval of the mean]. Params, FLOPs and "
-            "wall time: mean over seeds.",
+            "N_sup supervision steps), mean ± sd over seeds [95% t-interval of the mean]. lr: the learning rate "
+            "the model trained at. Params, FLOPs and wall time: mean over seeds.",
             f"Chance (always the most common training answer): {chance_text or 'not recorded'}.", ""]
+
+
+def tuning_table(records: list[dict], models: dict[str, Model]) -> list[str]:
+    """Every tuned model's learning-rate grid, the dev accuracy of each point, and the chosen lr."""
+    grid = sorted({p["lr"] for r in records for p in r["grid"]})
+    rows = []
+    for r in records:
+        dev = {p["lr"]: p["best_dev"] for p in r["grid"]}
+        chosen = r["chosen_lr"]
+        name = models[r["model"]].name if r["model"] in models else r["model"]
+        rows.append([name, f"`{r['model']}`"] + [grid_point(dev, lr, chosen) for lr in grid]
+                    + [f"**{chosen:g}**" if chosen is not None else "not yet"])
+    seeds = ", ".join(str(s) for s in sorted({r["seed"] for r in records}))
+    return [table(["model", "id"] + [f"lr {lr:g}" for lr in grid] + ["chosen lr"], rows), "",
+            f"Best dev accuracy during training of one run per learning rate, on tuning seed {seeds} (not a "
+            "study seed). Each model's study seeds train at its own chosen lr (bold): the highest dev "
+            "accuracy, ties going to the smaller lr. —: not in that model's grid; *pending*: not trained yet.", ""]
+
+
+def grid_point(dev: dict, lr: float, chosen: float | None) -> str:
+    """One entry of the tuning table: the grid point's dev accuracy, bold where it was chosen."""
+    if lr not in dev:
+        return "—"
+    if dev[lr] is None:
+        return "*pending*"
+    return f"**{dev[lr]:.3f}**" if lr == chosen else f"{dev[lr]:.3f}"
 
 
 def comparisons(ref: Model, others: list[Model], splits: list[str], key: str = "accuracy",
@@ -339,11 +374,11 @@ def grid_headline(models: dict[str, Model], splits: list[str]) -> list[str]:
     rows = []
     for m in models.values():
         params, halt = m.mean_of("params"), m.mean_of("train_mean_halt_step")
-        rows.append([m.name, f"{params:,.0f}" if params is not None else "—", f"{m.mean_of('wall_s') or 0:.0f}",
+        rows.append([m.name, m.lr, f"{params:,.0f}" if params is not None else "—", f"{m.mean_of('wall_s') or 0:.0f}",
                      human(m.mean_of("train_flops") or 0)]
                     + [fmt(m.desc(s, key)) for s in splits for key in ("accuracy", "cell_accuracy", "fill_accuracy")]
                     + [f"{halt:.2f}" if halt is not None else "—", len(m.cells)])
-    headers = (["model", "params (counted)", "train wall s", "train FLOPs"]
+    headers = (["model", "lr", "params (counted)", "train wall s", "train FLOPs"]
                + [f"{split_name(s)} {what}" for s in splits for what in ("exact", "cell acc", "fill acc")]
                + ["mean halt step (training)", "seeds"])
     return [table(headers, rows), "",
@@ -351,8 +386,8 @@ def grid_headline(models: dict[str, Model], splits: list[str]) -> list[str]:
             "the share right of the cells the answer changes (Sudoku's blanks, the maze's path; copying the "
             "board scores 0 there). All at each "
             "model's trained depth (recursive models: after their trained N_sup supervision steps), mean ± sd "
-            "over seeds. Params, FLOPs, wall time and the training halting step (mean supervision steps a "
-            "training row ran): mean over seeds.", ""]
+            "over seeds. lr: the learning rate the model trained at. Params, FLOPs, wall time and the training "
+            "halting step (mean supervision steps a training row ran): mean over seeds.", ""]
 
 
 def hardest_set(models: list[Model], names: list[str]) -> str | None:
@@ -538,16 +573,18 @@ def write_study_report(results: dict, out: Path) -> Path:
              "95% Student-t interval of the mean (none with one seed). " + width + "Comparisons are paired over "
              "seeds and labelled **within noise** whenever their interval contains 0.", ""]
     tasks = list(dict.fromkeys(c["task"] for c in cells))
+    tuning = results.get("tuning") or []
     for task in tasks:
         lines += task_section(task, [c for c in cells if c["task"] == task], results.get("tasks", {}).get(task, {}),
-                              eval_steps, out)
+                              eval_steps, out, [r for r in tuning if r["task"] == task])
     lines += reproduce(results, cells)
     path = out / "report.md"
     path.write_text("\n".join(lines))
     return path
 
 
-def task_section(task: str, cells: list[dict], info: dict, eval_steps: int, out: Path) -> list[str]:
+def task_section(task: str, cells: list[dict], info: dict, eval_steps: int, out: Path,
+                 tuning: list[dict] = ()) -> list[str]:
     models = models_of(cells)
     ms = list(models.values())
     grid = is_grid(cells)
@@ -577,6 +614,8 @@ def task_section(task: str, cells: list[dict], info: dict, eval_steps: int, out:
     if desc:
         lines += ["; ".join(desc) + ".", ""]
     lines += ["### Headline", ""] + (grid_headline(models, tested) if grid else headline(models, splits, chance))
+    if tuning:
+        lines += ["### Learning-rate tuning", ""] + tuning_table(tuning, models)
 
     ref = reference_model(models)
     others = [m for m in ms if ref is not None and m is not ref]
@@ -669,7 +708,9 @@ def reproduce(results: dict, cells: list[dict]) -> list[str]:
              f"- environment: {results.get('environment', 'not recorded')}",
              f"- study wall time: {wall:.0f} s ({wall / 60:.1f} min) for this invocation, "
              f"{results.get('jobs', 1)} cell(s) at a time" if wall is not None else "- study wall time: —",
-             f"- compute: {results.get('compute_s', 0) / 60:.1f} min of training and evaluation, summed over cells",
+             f"- compute: {results.get('compute_s', 0) / 60:.1f} min of training and evaluation, summed over cells"
+             + (f" ({results['tuning_compute_s'] / 60:.1f} min of it learning-rate tuning)"
+                if results.get("tuning_compute_s") else ""),
              f"- test-time supervision steps evaluated: {results.get('eval_steps', '—')}", ""]
     splits = eval_splits(cells)
     rows = [[c["task"], f"`{c['model']}`", c["seed"], f"{c.get('params') or 0:,}", c.get("train_steps", "—"),

@@ -15,6 +15,11 @@ comparison changes one thing at a time:
 `groups` names the comparisons a model belongs to in the report: main (every baseline),
 depth (trained recursion), halting (how many supervision steps rows train), feedback,
 schemes (how the recursion is trained: `model.recursion`).
+
+Fair tuning: `tune = {"lr": [1e-3, 3e-3, 1e-2], "seed": 100}` gives every model its own
+learning rate, chosen from the grid by dev accuracy on the tuning seed (never a study seed);
+`ModelSpec.lr_grid` replaces the grid for one model. Without a grid a model trains at the
+base's (or its own `train`) lr, and its cells are exactly those of a study without tuning.
 """
 from __future__ import annotations
 
@@ -38,6 +43,7 @@ class ModelSpec:
     label: str = ""  # for the report; default: built from the config
     eval_steps: int = 0  # test-time supervision steps for the depth curve; 0 = the study's
     train: dict = field(default_factory=dict)  # TrainConfig fields changed for this model (e.g. steps)
+    lr_grid: list = field(default_factory=list)  # this model's learning-rate grid; empty = the study's tune.lr
 
     def __post_init__(self):
         # The seed is the grid's, not the model's.
@@ -49,6 +55,23 @@ class ModelSpec:
         bad = set(self.groups) - set(GROUPS)
         if bad:
             raise ValueError(f"model {self.name!r}: unknown group {', '.join(sorted(bad))}; groups: {', '.join(GROUPS)}")
+        if self.lr_grid:
+            check_lr_grid(self.lr_grid, f"model {self.name!r}: lr_grid")
+
+
+def check_lr_grid(grid, where: str) -> None:
+    if not isinstance(grid, list) or not grid:
+        raise ValueError(f"{where} must be a non-empty list of learning rates, got {grid!r}")
+    bad = [lr for lr in grid if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0]
+    if bad:
+        raise ValueError(f"{where}: learning rates must be positive numbers, got {', '.join(map(repr, bad))}")
+    if len(set(grid)) != len(grid):
+        raise ValueError(f"{where} repeats a learning rate: {grid}")
+
+
+def lr_tag(lr: float) -> str:
+    """A tuning cell's folder name, e.g. lr0.003."""
+    return f"lr{lr:g}"
 
 
 @dataclass
@@ -72,6 +95,7 @@ class StudyConfig:
     models: list[ModelSpec]
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     eval_steps: int = 64
+    tune: dict = field(default_factory=dict)  # {"lr": [...], "seed": k}: see the module's docstring
 
     def __post_init__(self):
         names = [m.name for m in self.models]
@@ -83,11 +107,29 @@ class StudyConfig:
                 raise ValueError(f"task {t.id!r} lists unknown model {', '.join(sorted(unknown))}")
         if not isinstance(self.base.model, ReasonerConfig):
             raise ValueError("a study's base model must be a reasoner (the others are derived from it)")
+        self.check_tune()
+
+    def check_tune(self) -> None:
+        """Errors in the tune block; run again before a study runs (`--seeds` changes the seeds)."""
+        unknown = set(self.tune) - {"lr", "seed"}
+        if unknown:
+            raise ValueError(f"study {self.name!r}: tune has no field {', '.join(sorted(unknown))}; fields: lr, seed")
+        if "lr" in self.tune:
+            check_lr_grid(self.tune["lr"], f"study {self.name!r}: tune.lr")
+        if not any(self.lr_grid(m) for m in self.models):
+            return
+        seed = self.tune.get("seed")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ValueError(f"study {self.name!r}: a learning-rate grid needs an integer tuning seed "
+                             f"(tune.seed), got {seed!r}")
+        if seed in self.seeds:
+            raise ValueError(f"study {self.name!r}: the tuning seed {seed} is also a study seed {self.seeds}; "
+                             "it must not be, or the learning rate is chosen on the runs it is reported on")
 
     # ----- (de)serialisation
     def to_dict(self) -> dict:
         return {"name": self.name, "base": self.base.to_dict(), "seeds": list(self.seeds),
-                "eval_steps": self.eval_steps, "tasks": [asdict(t) for t in self.tasks],
+                "eval_steps": self.eval_steps, "tune": dict(self.tune), "tasks": [asdict(t) for t in self.tasks],
                 "models": [asdict(m) for m in self.models]}
 
     @classmethod
@@ -98,7 +140,8 @@ class StudyConfig:
         return cls(name=d["name"], base=RunConfig.from_dict(d["base"]),
                    tasks=[_build(TaskSpec, t, "task") for t in d["tasks"]],
                    models=[_build(ModelSpec, m, "model spec") for m in d["models"]],
-                   seeds=list(d.get("seeds", [0, 1, 2])), eval_steps=d.get("eval_steps", 64))
+                   seeds=list(d.get("seeds", [0, 1, 2])), eval_steps=d.get("eval_steps", 64),
+                   tune=dict(d.get("tune", {})))
 
     @classmethod
     def load(cls, path: str | Path) -> "StudyConfig":
@@ -110,6 +153,10 @@ class StudyConfig:
             raise ValueError(f"{path}: study config is missing {e}") from e
 
     # ----- the grid
+    def lr_grid(self, spec: ModelSpec) -> list[float]:
+        """The learning rates tried for a model; empty = not tuned."""
+        return list(spec.lr_grid or self.tune.get("lr", []))
+
     def models_for(self, task: TaskSpec) -> list[ModelSpec]:
         return [m for m in self.models if not task.models or m.name in task.models]
 
@@ -120,11 +167,14 @@ class StudyConfig:
         model = replace(self.base.model, **task.model)
         return replace(self.base, model=model, data=data, train=train)
 
-    def run_config(self, task: TaskSpec, spec: ModelSpec, seed: int) -> RunConfig:
-        """One cell's run config (the transformer still at the base width: `plan_cells` matches it)."""
+    def run_config(self, task: TaskSpec, spec: ModelSpec, seed: int, lr: float | None = None) -> RunConfig:
+        """One cell's run config (the transformer still at the base width: `plan_cells` matches it);
+        `lr`, a tuned model's learning rate, replaces the base's and the model's own."""
         base = self.task_base(task)
-        base = replace(base, name=f"{self.name}/{task.id}/{spec.name}/seed{seed}",
-                       train=replace(base.train, **spec.train, seed=seed))
+        train = {**spec.train, "seed": seed}
+        if lr is not None:
+            train["lr"] = lr
+        base = replace(base, name=f"{self.name}/{task.id}/{spec.name}/seed{seed}", train=replace(base.train, **train))
         m = base.model
         if spec.kind == "transformer":
             cfg = transformer_twin(base)
@@ -136,6 +186,11 @@ class StudyConfig:
         elif spec.kind == "hrm":
             m = HRMConfig(**{**asdict(m), "n_latent": 2, "n_cycles": 2})
         return replace(base, model=replace(m, **spec.overrides))
+
+    def tune_config(self, task: TaskSpec, spec: ModelSpec, lr: float) -> RunConfig:
+        """A tuning cell's run config: the model at one grid point, on the tuning seed."""
+        cfg = self.run_config(task, spec, self.tune["seed"], lr)
+        return replace(cfg, name=f"{self.name}/{task.id}/{spec.name}/tune/{lr_tag(lr)}")
 
 
 def model_label(spec: ModelSpec, cfg: RunConfig) -> str:

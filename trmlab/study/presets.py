@@ -94,6 +94,30 @@ def study_stall() -> StudyConfig:
                        models=models, seeds=[0, 1, 2], eval_steps=16)
 
 
+def _schemes(names: tuple = ("looped", "recurrent_depth", "deq")) -> list[ModelSpec]:
+    """The same network trained by each recursion scheme (besides TRM's, the base reasoner):
+    recurrent depth with gradients through the last 2 of a random 1..2N_sup-1 iterations, DEQ
+    with a phantom gradient at tolerance 1e-2 (at most N_sup iterations)."""
+    settings = {"looped": {}, "recurrent_depth": {"grad_iters": 2}, "deq": {"deq_tol": 1e-2}}
+    return [ModelSpec(name.replace("_", "-"), overrides={"recursion": name, **settings[name]}, groups=["main", "schemes"])
+            for name in names]
+
+
+def study_schemes_cpu() -> StudyConfig:
+    """One network, four ways to train its recursion, on the `cpu-quick` arithmetic budget
+    (600 steps × batch 64): TRM's deep supervision (ACT, N_sup = 4), looped with full
+    backpropagation through 4 iterations, recurrent depth and DEQ, against the single pass
+    and the parameter-matched transformer; n = T = 1, so an iteration is 2 network calls. Every
+    model's learning rate is tuned on seed 100 over {1e-3, 3e-3, 1e-2} by dev accuracy."""
+    base = _probe_base()
+    base.model = replace(base.model, halting="act")
+    models = [ModelSpec("reasoner", groups=["main", "schemes"]), *_schemes(),
+              ModelSpec("single-pass", kind="single_pass"), ModelSpec("transformer", kind="transformer")]
+    return StudyConfig(name="schemes-cpu", base=base,
+                       tasks=[TaskSpec("arithmetic", data={"n_test": 300, "n_ood": 300})],
+                       models=models, seeds=[0, 1, 2], eval_steps=16, tune={"lr": [1e-3, 3e-3, 1e-2], "seed": 100})
+
+
 def study_paper() -> StudyConfig:
     """For one GPU: TRM's published shape (n=6, T=3, N_sup=16) at 10-20M counted parameters
     (2 layers, d=768), on procedural word problems and filtered GSM8K + Orca-Math."""
@@ -258,7 +282,8 @@ def study_sudoku_smoke() -> StudyConfig:
                        models=_grid_models(), seeds=[0], eval_steps=4)
 
 
-STUDY_PRESETS = {"cpu-quick": study_cpu_quick, "cpu": study_cpu, "stall": study_stall, "paper": study_paper, "smoke": study_smoke,
+STUDY_PRESETS = {"cpu-quick": study_cpu_quick, "cpu": study_cpu, "stall": study_stall,
+                 "schemes-cpu": study_schemes_cpu, "paper": study_paper, "smoke": study_smoke,
                  "sudoku-cpu": study_sudoku_cpu, "sudoku-paper": study_sudoku_paper, "sudoku-smoke": study_sudoku_smoke,
                  "maze-cpu": study_maze_cpu, "maze-paper": study_maze_paper,
                  "arc-paper": study_arc_paper, "arc-smoke": study_arc_smoke}

@@ -6,6 +6,11 @@ is evaluated from its best checkpoint (EMA weights, chosen by dev accuracy), and
 its last checkpoint. Every cell of a task sees the same data (the data seed is the base
 config's); the seed changes initialisation and data order, so seeds pair up across models.
 
+With a learning-rate grid (`StudyConfig.tune`, `ModelSpec.lr_grid`) each tuned model first trains
+one tuning cell per grid point on the tuning seed, `runs/<study>/<task>/<model>/tune/lr<lr>/`
+(evaluated on dev only); the lr with the best dev accuracy is chosen per (task, model), and the
+study seeds train at it. Tuning cells are cells: resumable, skipped when finished, run in parallel.
+
 Cells can run in parallel processes (`jobs`), each on `train.threads` threads: tiny models
 use two cores better as two one-thread jobs than as one two-thread job. Results do not
 depend on `jobs` (each cell is seeded and single-threaded the same way either way).
@@ -35,7 +40,7 @@ from ..tasks.real import ENV_VAR
 from ..training.distributed import connect, is_main
 from ..training.precision import pick_device
 from ..training.trainer import load_model
-from .config import ModelSpec, StudyConfig, TaskSpec, model_label
+from .config import ModelSpec, StudyConfig, TaskSpec, lr_tag, model_label
 
 EVAL_SPLITS = ("dev", "test", "ood")
 
@@ -48,36 +53,89 @@ class Cell:
     cfg: RunConfig
     run_dir: Path
     eval_steps: int  # test-time supervision steps (1 for one-pass models)
+    tuning: bool = False  # a grid point on the tuning seed: trained to be scored on dev, nothing else
 
     @property
     def key(self) -> str:
-        return f"{self.task.id}/{self.spec.name}/seed{self.seed}"
+        where = f"tune/{lr_tag(self.cfg.train.lr)}" if self.tuning else f"seed{self.seed}"
+        return f"{self.task.id}/{self.spec.name}/{where}"
 
 
-def plan_cells(study: StudyConfig, out: Path, tasks: list[TaskSpec], vocab: dict[str, int]) -> list[Cell]:
-    """Every cell, seed-major (a study stopped early has whole seeds), the transformer sized
-    to the base reasoner's counted parameters on each task's vocabulary."""
+def plan_cells(study: StudyConfig, out: Path, tasks: list[TaskSpec], vocab: dict[str, int],
+               lrs: dict | None = None) -> list[Cell]:
+    """Every study cell, seed-major (a study stopped early has whole seeds), the transformer sized
+    to the base reasoner's counted parameters on each task's vocabulary. A tuned model trains at
+    its chosen lr, `lrs[task id, model name]`; one without a choice yet is left out."""
     cells, matched = [], {}
     for seed in study.seeds:
         for task in tasks:
             for spec in study.models_for(task):
-                cfg = study.run_config(task, spec, seed)
-                if spec.kind == "transformer":
-                    if (task.id, spec.name) not in matched:  # the same for every seed
-                        reasoner = study.task_base(task).model
-                        target = count_params(build_model(reasoner, vocab[task.id], device="meta"))
-                        matched[task.id, spec.name] = match_transformer(target, cfg.model, vocab[task.id])
-                    cfg.model = matched[task.id, spec.name]
-                recursive = cfg.model.recursive and cfg.model.n_sup > 1
-                steps = (spec.eval_steps or study.eval_steps) if recursive else 1
-                cells.append(Cell(task, spec, seed, cfg, out / task.id / spec.name / f"seed{seed}", steps))
+                if not study.lr_grid(spec):
+                    cfg = study.run_config(task, spec, seed)
+                elif (task.id, spec.name) in (lrs or {}):
+                    cfg = study.run_config(task, spec, seed, lrs[task.id, spec.name])
+                else:
+                    continue
+                cells.append(_cell(study, task, spec, seed, cfg, out / task.id / spec.name / f"seed{seed}",
+                                   vocab, matched))
     return cells
+
+
+def plan_tuning_cells(study: StudyConfig, out: Path, tasks: list[TaskSpec], vocab: dict[str, int]) -> list[Cell]:
+    """One cell per (task, tuned model, grid lr), on the tuning seed."""
+    cells, matched = [], {}
+    for task in tasks:
+        for spec in study.models_for(task):
+            for lr in study.lr_grid(spec):
+                run_dir = out / task.id / spec.name / "tune" / lr_tag(lr)
+                cells.append(_cell(study, task, spec, study.tune["seed"], study.tune_config(task, spec, lr),
+                                   run_dir, vocab, matched, tuning=True))
+    return cells
+
+
+def _cell(study: StudyConfig, task: TaskSpec, spec: ModelSpec, seed: int, cfg: RunConfig, run_dir: Path,
+          vocab: dict[str, int], matched: dict, tuning: bool = False) -> Cell:
+    if spec.kind == "transformer":
+        if (task.id, spec.name) not in matched:  # the same for every seed
+            reasoner = study.task_base(task).model
+            target = count_params(build_model(reasoner, vocab[task.id], device="meta"))
+            matched[task.id, spec.name] = match_transformer(target, cfg.model, vocab[task.id])
+        cfg.model = matched[task.id, spec.name]
+    recursive = cfg.model.recursive and cfg.model.n_sup > 1
+    steps = (spec.eval_steps or study.eval_steps) if recursive else 1
+    return Cell(task, spec, seed, cfg, run_dir, steps, tuning)
+
+
+def pick_lr(dev: dict[float, float]) -> float:
+    """The learning rate with the highest dev accuracy. Ties go to the smaller lr: dev cannot tell
+    them apart, and the smaller step is the less likely to diverge on the seeds it was not tried on
+    (and the choice does not depend on the grid's order)."""
+    return min(dev, key=lambda lr: (-dev[lr], lr))
+
+
+def tuning_results(study: StudyConfig, cells: list[Cell]) -> list[dict]:
+    """Per (task, tuned model): the tuning seed, each grid lr's best dev accuracy during training
+    (None until its cell finishes), the chosen lr (None until every grid point has finished) and
+    the compute spent on it."""
+    by_model: dict[tuple, dict] = {}
+    for c in cells:
+        done = json.loads((c.run_dir / "cell.json").read_text()) if _finished(c) else None
+        if done is not None and done["best_dev"] < 0:  # the trainer's start value: never evaluated
+            raise ValueError(f"{c.run_dir}: no dev accuracy; tuning needs a dev split (data.n_dev > 0)")
+        entry = by_model.setdefault((c.task.id, c.spec.name), {"dev": {}, "compute_s": 0.0})
+        entry["dev"][c.cfg.train.lr] = None if done is None else done["best_dev"]
+        entry["compute_s"] += 0.0 if done is None else done["wall_s"] + done["eval_s"]
+    return [{"task": task, "model": model, "seed": study.tune["seed"],
+             "grid": [{"lr": lr, "best_dev": dev} for lr, dev in e["dev"].items()],
+             "chosen_lr": pick_lr(e["dev"]) if None not in e["dev"].values() else None, "compute_s": e["compute_s"]}
+            for (task, model), e in by_model.items()]
 
 
 def run_study(study: StudyConfig, out_root: str | Path = "runs", *, jobs: int = 1, data_dir: str | None = None,
               progress: bool = True, report_only: bool = False, command: str | None = None) -> dict | None:
     """The study's results (None on a data-parallel rank other than 0)."""
     start = time.perf_counter()
+    study.check_tune()
     comm = connect(study.base.train.device)
     if comm.world > 1:
         jobs, progress = 1, progress and comm.main
@@ -87,7 +145,14 @@ def run_study(study: StudyConfig, out_root: str | Path = "runs", *, jobs: int = 
         (out / "study.json").write_text(json.dumps(study.to_dict(), indent=2))
     tasks = _available_tasks(study, data_dir)
     data = {t.id: _data_for(study.task_base(t)) for t in tasks}  # cells run in this process reuse it
-    cells = plan_cells(study, out, tasks, {tid: tok.vocab_size for tid, (tok, _) in data.items()})
+    vocab = {tid: tok.vocab_size for tid, (tok, _) in data.items()}
+    tuning_cells = plan_tuning_cells(study, out, tasks, vocab)
+    if not report_only:
+        _run_cells([c for c in tuning_cells if not _finished(c)], jobs, progress, "tuning cells")
+        comm.barrier()  # every rank reads the tuning cells' results, which rank 0 writes
+    tuning = tuning_results(study, tuning_cells)
+    cells = plan_cells(study, out, tasks, vocab, {(t["task"], t["model"]): t["chosen_lr"] for t in tuning
+                                                  if t["chosen_lr"] is not None})
     pending = [c for c in cells if not _finished(c)]
     if report_only:
         cells = [c for c in cells if c not in pending]
@@ -96,10 +161,11 @@ def run_study(study: StudyConfig, out_root: str | Path = "runs", *, jobs: int = 
     if not comm.main:
         return None
     results = {"name": study.name, "command": command or _command(), "environment": environment(),
-               "study": study.to_dict(), "eval_steps": study.eval_steps,
+               "study": study.to_dict(), "eval_steps": study.eval_steps, "tuning": tuning,
                "tasks": {t.id: _task_info(study, t, data[t.id][1]) for t in tasks},
                "cells": [json.loads((c.run_dir / "cell.json").read_text()) for c in cells if _finished(c)]}
-    results["compute_s"] = sum(c["wall_s"] + c["eval_s"] for c in results["cells"])
+    results["tuning_compute_s"] = sum(t["compute_s"] for t in tuning)
+    results["compute_s"] = sum(c["wall_s"] + c["eval_s"] for c in results["cells"]) + results["tuning_compute_s"]
     results["wall_s"] = time.perf_counter() - start  # this invocation only
     results["jobs"] = jobs
     previous = out / "results.json"
@@ -165,16 +231,18 @@ def _finished(cell: Cell) -> bool:
     return True
 
 
-def _run_cells(cells: list[Cell], jobs: int, progress: bool) -> None:
-    bar = tqdm(total=len(cells), desc="study cells", unit="cell", disable=not progress, dynamic_ncols=True)
+def _run_cells(cells: list[Cell], jobs: int, progress: bool, desc: str = "study cells") -> None:
+    if not cells:
+        return
+    bar = tqdm(total=len(cells), desc=desc, unit="cell", disable=not progress, dynamic_ncols=True)
 
     def done(result: dict | None) -> None:
         if result is None:  # a data-parallel rank other than 0
             return
         ev = result["eval"]
-        bar.write(f"{result['task']}/{result['model']}/seed{result['seed']}: "
-                  f"test {ev['test']['accuracy']:.3f}  OOD {ev.get('ood', {}).get('accuracy', float('nan')):.3f}  "
-                  f"({result['wall_s']:.0f}s train, {result['eval_s']:.0f}s eval)")
+        scores = (f"best dev {result['best_dev']:.3f}" if result["tuning"] else
+                  f"test {ev['test']['accuracy']:.3f}  OOD {ev.get('ood', {}).get('accuracy', float('nan')):.3f}")
+        bar.write(f"{result['key']}: {scores}  ({result['wall_s']:.0f}s train, {result['eval_s']:.0f}s eval)")
         bar.update(1)
 
     if jobs <= 1:
@@ -213,8 +281,9 @@ def run_cell(cell: Cell) -> dict:
     trained_depth = cfg.model.n_sup if cfg.model.recursive else 1
     eval_start = time.perf_counter()
     evals = {}
-    sets = {split: splits[split] for split in EVAL_SPLITS if split in splits}
-    sets.update({name: _eval_set(cfg, spec, tokenizer) for name, spec in cell.task.eval_sets.items()})
+    sets = {split: splits[split] for split in (("dev",) if cell.tuning else EVAL_SPLITS) if split in splits}
+    if not cell.tuning:  # tuning cells are scored on dev only: the held-out sets are for the study seeds
+        sets.update({name: _eval_set(cfg, spec, tokenizer) for name, spec in cell.task.eval_sets.items()})
     task = make_data_task(cfg.data)  # its class scores every set of it (ARC adds pass@k); knobs do not matter
     for name, split in sets.items():
         steps = trained_depth if name == "dev" else cell.eval_steps  # dev only picks the checkpoint
@@ -227,9 +296,9 @@ def run_cell(cell: Cell) -> dict:
     m = cfg.model
     result = {
         "task": cell.task.id, "model": cell.spec.name, "label": model_label(cell.spec, cfg),
-        "groups": list(cell.spec.groups), "seed": cell.seed, "kind": m.kind,
+        "groups": list(cell.spec.groups), "seed": cell.seed, "key": cell.key, "tuning": cell.tuning, "kind": m.kind,
         "recursive": cell.eval_steps > 1, "params": meta["params"],
-        "train_steps": meta["step"], "best_checkpoint_step": best["step"],
+        "train_steps": meta["step"], "best_checkpoint_step": best["step"], "best_dev": meta["best_dev"],
         "wall_s": totals["wall_s"], "eval_s": time.perf_counter() - eval_start,
         "train_examples": totals["new_examples"], "train_rows": totals["rows"],
         "train_flops": totals["flops"], "train_flops_per_example": totals["flops"] / max(totals["new_examples"], 1),
@@ -239,7 +308,7 @@ def run_cell(cell: Cell) -> dict:
         "net_calls_per_step": getattr(m, "net_calls_per_step", None),
         "config": m.to_dict(), "run_config": cfg.to_dict(), "eval_steps": cell.eval_steps, "eval": evals,
     }
-    if m.answer_len == 0 and "test" in splits:  # grids: a few boards, step by step, for the report
+    if m.answer_len == 0 and "test" in sets:  # grids: a few boards, step by step, for the report
         result["boards"] = board_samples(model, splits["test"], tokenizer, steps=cell.eval_steps,
                                          device=device, precision=cfg.train.precision)
     tmp = cell.run_dir / "cell.json.tmp"
