@@ -69,6 +69,8 @@ def cmd_compare(args) -> int:
     cfg = _run_config(args)
     results = run_compare(cfg, args.out, resume=args.resume, progress=not args.no_progress,
                           eval_steps=args.eval_steps)
+    if results is None:  # a data-parallel rank other than 0: rank 0 reports
+        return 0
     out = Path(args.out) / cfg.name
     for label, m in results["models"].items():
         ev = m["eval"]
