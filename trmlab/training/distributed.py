@@ -20,6 +20,7 @@ processes equal to a one-process run over the same global batch B:
   small next to the recursion's many forward passes). Identical gradients give identical
   weights, optimiser and EMA on every rank (checked at every checkpoint).
 - Rank 0 evaluates and writes (checkpoints, metrics, reports); the others wait for its result.
+- The DEQ scheme's stopping test sees this rank's rows only (ranks may iterate differently).
 """
 from __future__ import annotations
 
