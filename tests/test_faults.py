@@ -214,6 +214,18 @@ def test_bad_config_value_is_one_line_naming_the_field(override, message, tmp_pa
     assert not list(tmp_path.iterdir())  # refused before anything was written
 
 
+@pytest.mark.parametrize("text, message", [
+    ('{"train": 3}', "each a mapping"), ("[1, 2]", "a run config is a mapping"), ("{", "not valid JSON"),
+    ('{"train": {"steps": "many"}}', "train.steps='many': must be an integer >= 1"),
+])
+def test_bad_config_file_is_one_line(text, message, tmp_path, capsys):
+    path = tmp_path / "run.json"
+    path.write_text(text)
+    assert main(["train", "--config", str(path), "--out", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err
+
+
 CONFIGS = [("data", DataConfig), ("train", TrainConfig), *(("model", c) for c in MODEL_CONFIGS.values())]
 
 

@@ -97,6 +97,8 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunConfig":
+        if not isinstance(d, dict) or not all(isinstance(d.get(k, {}), dict) for k in ("model", "data", "train")):
+            raise ValueError("a run config is a mapping with the sections model, data and train, each a mapping")
         unknown = set(d) - {"name", "model", "data", "train"}
         if unknown:
             raise ValueError(f"run config has no section {', '.join(sorted(unknown))}")
