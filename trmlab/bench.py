@@ -494,6 +494,9 @@ def add_bench_parser(subparsers) -> None:
     p.set_defaults(func=cmd_bench)
 
 
+GPU_COMMAND = "trmlab bench --cases a,default,paper --precision bf16,fp32 --warmup 3 --compile --out results/bench-gpu"
+
+
 def cmd_bench(args) -> int:
     names = []
     for item in args.cases.split(","):
@@ -512,6 +515,9 @@ def cmd_bench(args) -> int:
                         isolate=not args.no_isolate, depth_curve=args.depth_curve, halting=args.halting,
                         compile=args.compile)
     print(markdown(results))
+    if not torch.cuda.is_available():
+        print(f"(no CUDA GPU here. On a GPU machine, bf16 autocast, SDPA's fused kernels and torch.compile: "
+              f"{GPU_COMMAND})")
     if args.out:
         paths = write(results, args.out)
         print(f"wrote {paths[0]} and {paths[1]}")

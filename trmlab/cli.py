@@ -69,6 +69,8 @@ def cmd_compare(args) -> int:
     cfg = _run_config(args)
     results = run_compare(cfg, args.out, resume=args.resume, progress=not args.no_progress,
                           eval_steps=args.eval_steps)
+    if results is None:  # a data-parallel rank other than 0: rank 0 reports
+        return 0
     out = Path(args.out) / cfg.name
     for label, m in results["models"].items():
         ev = m["eval"]
@@ -88,6 +90,8 @@ def cmd_study(args) -> int:
         study.base.train.steps = args.steps
     results = run_study(study, args.out, jobs=args.jobs, data_dir=args.data_dir,
                         progress=not args.no_progress, report_only=args.report_only)
+    if results is None:  # a data-parallel rank other than 0: rank 0 reports
+        return 0
     print(f"{len(results['cells'])} cells, {results['compute_s'] / 60:.1f} min of compute; "
           f"report: {Path(args.out) / study.name / 'report.md'}")
     return 0
@@ -95,6 +99,7 @@ def cmd_study(args) -> int:
 
 def cmd_train(args) -> int:
     from .data import load_splits
+    from .training.distributed import is_main
     from .training.trainer import train
     cfg = _run_config(args)
     if args.model == "transformer" and cfg.model.kind != "transformer":
@@ -103,6 +108,8 @@ def cmd_train(args) -> int:
         cfg = plan(cfg, Path(args.out), tokenizer.vocab_size)[1].cfg  # sized to the reasoner
     out = Path(args.out) / cfg.name
     result = train(cfg, out, resume=args.resume, progress=not args.no_progress)
+    if not is_main():
+        return 0
     print(f"{cfg.name}: {result.params:,} params, {result.steps} steps in {result.wall_s:.0f}s "
           f"({result.rows_per_s:.1f} rows/s), best dev accuracy {result.best_dev:.3f}")
     print(f"checkpoints: {out / 'checkpoints'}")
@@ -159,11 +166,8 @@ def cmd_solve(args) -> int:
     from .tasks.grid import render
     from .training.trainer import load_model
     model, cfg, tokenizer, _ = load_model(args.checkpoint)
-    if not cfg.model.recursive:
-        print("solve shows the reasoner's steps; this checkpoint is a "
-              f"{cfg.model.kind}", file=sys.stderr)
-    ids = tokenizer.encode(args.question)
-    limit = cfg.model.question_len or cfg.data.max_question_len
+    ids = _encode_question(tokenizer, args.question)
+    limit = getattr(cfg.model, "question_len", 0) or cfg.data.max_question_len  # the LM has no fixed width
     if len(ids) > limit:
         raise TooLongError(f"question has {len(ids)} tokens; this model reads at most {limit}")
     cols = 0
@@ -177,6 +181,9 @@ def cmd_solve(args) -> int:
     question = torch.zeros(1, width, dtype=torch.long)
     question[0, :len(ids)] = torch.tensor(ids)
     batch = {"question": question, "question_len": torch.tensor([len(ids)])}
+    if not cfg.model.recursive:
+        print("solve shows the reasoner's steps; this checkpoint is a "
+              f"{cfg.model.kind}", file=sys.stderr)
     out = model.predict(batch, args.steps or None)
     print(args.question)
     halts = out.get("halt_logits")
@@ -193,6 +200,26 @@ def cmd_solve(args) -> int:
     return 0
 
 
+def _encode_question(tokenizer, text: str) -> list[int]:
+    """Token ids of a question typed by a user; what the model cannot read is an error."""
+    from .tokenizer import UNK
+    if not text.strip():
+        raise ValueError("the question is empty")
+    ids = tokenizer.encode(text)
+    unknown = sorted({c for c in text if UNK in tokenizer.encode(c)})
+    if unknown:
+        raise ValueError(f"the question has characters this model's tokenizer does not know: "
+                         f"{''.join(unknown)!r}")
+    return ids
+
+
+def _count(text: str) -> int:
+    """argparse type: a whole number >= 0."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trmlab", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -200,17 +227,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="train the reasoner and a same-size transformer, write a report")
     _add_run_args(p)
     p.add_argument("--out", default="runs", help="parent folder of the run (default: runs)")
-    p.add_argument("--eval-steps", type=int, default=0, help="supervision steps for the depth curve (default 4×N_sup, at least 8)")
+    p.add_argument("--eval-steps", type=_count, default=0, help="supervision steps for the depth curve (default 4×N_sup, at least 8)")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("study", help="a grid of models × tasks × seeds, resumable, with a report")
     p.add_argument("study", help="a preset (cpu-quick, cpu, paper, smoke) or a study .json file")
     p.add_argument("--out", default="runs", help="parent folder (default: runs)")
-    p.add_argument("--jobs", type=int, default=2, help="cells trained at once, in separate processes (default 2)")
+    p.add_argument("--jobs", type=int, default=2, help="cells trained at once, in separate processes (default 2; "
+                   "under torchrun every cell trains on all processes, one cell at a time)")
     p.add_argument("--data-dir", help="folder of the real data sets (default: $TRMLAB_DATA_DIR); "
                    "without one, real-data tasks are skipped")
     p.add_argument("--seeds", help="comma-separated training seeds instead of the study's, e.g. 0,1,2")
-    p.add_argument("--steps", type=int, default=0, help="optimiser steps per cell instead of the study's")
+    p.add_argument("--steps", type=_count, default=0, help="optimiser steps per cell instead of the study's")
     p.add_argument("--report-only", action="store_true", help="report the finished cells; train nothing")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_study)
@@ -229,15 +257,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", "--knob", action="append", default=[], metavar="NAME=VALUE",
                    help="change a task knob for this evaluation, e.g. -k source=diabolical (repeatable)")
     p.add_argument("--data-dir", help="folder of the real data sets (default: $TRMLAB_DATA_DIR)")
-    p.add_argument("--steps", type=int, default=0, help="supervision steps (default: the model's N_sup)")
-    p.add_argument("--n", type=int, default=0, help="examples (default: the run's split size)")
+    p.add_argument("--steps", type=_count, default=0, help="supervision steps (default: the model's N_sup)")
+    p.add_argument("--n", type=_count, default=0, help="examples (default: the run's split size)")
     p.add_argument("--raw", action="store_true", help="the raw weights instead of the EMA")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("solve", help="print the reasoner's answer after every supervision step")
     p.add_argument("checkpoint", type=Path)
     p.add_argument("question")
-    p.add_argument("--steps", type=int, default=0, help="supervision steps (default: the model's N_sup)")
+    p.add_argument("--steps", type=_count, default=0, help="supervision steps (default: the model's N_sup)")
     p.set_defaults(func=cmd_solve)
 
     from .tasks.cli import add_data_parser
@@ -254,11 +282,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from .training.checkpoint import CheckpointError
+    from .training.distributed import disconnect
+    from .training.trainer import NonFiniteError
     try:
         return args.func(args)
-    except (ValueError, FileExistsError, FileNotFoundError, CheckpointError, ImportError) as e:
+    except (ValueError, OSError, CheckpointError, NonFiniteError, ImportError) as e:
+        # OSError: a full disk, a read-only or missing folder (FileNotFoundError, FileExistsError)
         print(f"trmlab {args.command}: error: {e}", file=sys.stderr)
         return 2
+    finally:
+        disconnect()
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from .evaluation import evaluate
 from .model import build_model, count_params, match_transformer
 from .reporting.report import environment, human, plot_by_difficulty, plot_depth_curves, table
 from .training import checkpoint as ckpt
+from .training.distributed import is_main
 from .training.precision import pick_device
 from .training.trainer import load_model, train
 
@@ -59,7 +60,8 @@ def majority_baseline(train_answers: list[str], split) -> float:
 
 
 def run_compare(cfg: RunConfig, out_root: str | Path = "runs", *, resume: bool = False,
-                progress: bool = True, eval_steps: int = 0, command: str | None = None) -> dict:
+                progress: bool = True, eval_steps: int = 0, command: str | None = None) -> dict | None:
+    """The comparison's results (None on a data-parallel rank other than 0: rank 0 evaluates and reports)."""
     out = Path(out_root) / cfg.name
     out.mkdir(parents=True, exist_ok=True)
     tokenizer, splits = load_splits(cfg.data)
@@ -72,6 +74,8 @@ def run_compare(cfg: RunConfig, out_root: str | Path = "runs", *, resume: bool =
     results["majority_baseline"] = {s: majority_baseline(train_answers, splits[s]) for s in EVAL_SPLITS if s in splits}
     for run in runs:
         meta = train_or_resume(run, (tokenizer, splits), resume, progress)
+        if not is_main():
+            continue
         device = pick_device(run.cfg.train.device)
         model, _, _, best_meta = load_model(run.run_dir / "checkpoints" / "best.safetensors", device=device)
         steps = eval_steps if run.cfg.model.recursive else None
@@ -90,6 +94,8 @@ def run_compare(cfg: RunConfig, out_root: str | Path = "runs", *, resume: bool =
             # The reasoner's headline is at its trained depth; the curve goes further.
             "eval": {s: r.summary(n_sup if run.cfg.model.recursive else 1) for s, r in evals.items()},
         }
+    if not is_main():
+        return None
     with open(out / "results.json", "w") as f:
         json.dump(results, f, indent=2)
     write_report(results, out)

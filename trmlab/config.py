@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 
 from .model.config import NetConfig, ReasonerConfig, TransformerConfig, model_config_from_dict
+from .validate import Rule, above, at_least, check_fields, one_of, within
 
 
 @dataclass
@@ -27,6 +29,13 @@ class DataConfig:
     too_long: str = "error"  # or "skip": drop and count examples that do not fit
     tokenizer: str = "char"  # or "bpe": trained on the train split's questions and answers
     bpe_vocab_size: int = 512
+
+    def __post_init__(self):
+        check_fields("data", self, {
+            "seed": at_least(0), "n_train": at_least(0), "n_dev": at_least(0), "n_test": at_least(0),
+            "n_ood": at_least(0), "answer_len": at_least(0), "max_question_len": at_least(1),
+            "too_long": one_of("error", "skip"), "tokenizer": one_of("char", "bpe"),
+            "bpe_vocab_size": at_least(5)})
 
 
 @dataclass
@@ -55,6 +64,24 @@ class TrainConfig:
     log_every: int = 20
     device: str = "auto"
     threads: int = 0  # 0 = torch's default
+    nonfinite: str = "stop"  # a NaN/inf loss or gradient: "stop" (exit 2), or "skip" the step and count it
+
+    def __post_init__(self):
+        check_fields("train", self, {
+            "steps": at_least(1), "batch_size": at_least(1), "lr": above(0),
+            "min_lr_ratio": within(0, 1), "schedule": one_of("cosine", "constant"), "warmup": at_least(0),
+            "weight_decay": at_least(0, "a number"), "beta1": within(0, 1, high_open=True),
+            "beta2": within(0, 1, high_open=True), "grad_clip": at_least(0, "a number (0 = off)"),
+            "optimizer": one_of("adamw", "adam_atan2"), "puzzle_lr": at_least(0, "a number"),
+            "puzzle_weight_decay": at_least(0, "a number"), "ema": within(0, 1, high_open=True),
+            "precision": one_of("bf16", "fp32"), "seed": at_least(0), "eval_every": at_least(1),
+            "eval_batch_size": at_least(1), "eval_steps": at_least(0), "checkpoint_every": at_least(1),
+            "log_every": at_least(1), "device": DEVICE, "threads": at_least(0),
+            "nonfinite": one_of("stop", "skip")})
+
+
+DEVICE = Rule(lambda v: re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", v) is not None,
+              "auto, cpu, cuda, cuda:N or mps")
 
 
 @dataclass
@@ -70,6 +97,8 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunConfig":
+        if not isinstance(d, dict) or not all(isinstance(d.get(k, {}), dict) for k in ("model", "data", "train")):
+            raise ValueError("a run config is a mapping with the sections model, data and train, each a mapping")
         unknown = set(d) - {"name", "model", "data", "train"}
         if unknown:
             raise ValueError(f"run config has no section {', '.join(sorted(unknown))}")

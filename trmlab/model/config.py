@@ -3,6 +3,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+from ..validate import above, at_least, check_fields, one_of, require, within
+
+HALTING_MODES = ("act", "fixed", "random")
+RECURSION_SCHEMES = ("trm", "looped", "recurrent_depth", "deq")
+INJECTIONS = ("sum", "concat", "norm")
+FEEDBACK_MODES = ("continuous", "tokens")
+
 
 @dataclass
 class NetConfig:
@@ -19,6 +26,15 @@ class NetConfig:
 
     recursive = False  # iterated: evaluated after every iteration (supervision step)
     deep_supervision = False  # trained with a carry of states across optimiser steps
+    RULES = {"d_model": at_least(1), "n_layers": at_least(1), "n_heads": at_least(1),
+             "ffn_expansion": above(0), "ffn_multiple": at_least(1), "mixer": one_of("attention", "mlp"),
+             "rope_theta": above(0), "max_positions": at_least(1)}
+
+    def __post_init__(self):
+        check_fields("model", self, self.RULES)
+        require(self.d_model % self.n_heads == 0 and self.d_model // self.n_heads % 2 == 0,
+                f"model.d_model={self.d_model} must be a multiple of 2 * model.n_heads={self.n_heads} "
+                "(each head rotates pairs of dimensions)")
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, **asdict(self)}
@@ -78,24 +94,26 @@ class ReasonerConfig(NetConfig):
     sup_curriculum: int = 0  # trm: optimiser steps over which the most steps per row grow 1 -> N_sup
     checkpointing: bool = False  # recompute activations in backward (torch.utils.checkpoint): less memory
 
+    RULES = {**NetConfig.RULES, "n_latent": at_least(1), "n_cycles": at_least(1), "n_sup": at_least(1),
+             "n_registers": at_least(1), "answer_len": at_least(0), "question_len": at_least(0),
+             "halt_explore_prob": within(0, 1), "halt_loss_weight": at_least(0, "a number"),
+             "loss": one_of("softmax", "stablemax"), "halting": one_of(*HALTING_MODES),
+             "feedback": one_of(*FEEDBACK_MODES), "puzzle_ids": at_least(0),
+             "recursion": one_of(*RECURSION_SCHEMES), "grad_cycles": at_least(0), "carry": one_of("kept", "reset"),
+             "injection": one_of(*INJECTIONS), "depth_dist": one_of("uniform", "lognormal"),
+             "grad_iters": at_least(0), "deq_tol": above(0), "deq_grad": one_of("phantom", "implicit"),
+             "sup_curriculum": at_least(0)}
+
     def __post_init__(self):
-        for name, value, allowed in (("halting", self.halting, HALTING_MODES),
-                                     ("feedback", self.feedback, FEEDBACK_MODES),
-                                     ("recursion", self.recursion, RECURSION_SCHEMES),
-                                     ("carry", self.carry, ("kept", "reset")),
-                                     ("injection", self.injection, INJECTIONS),
-                                     ("depth_dist", self.depth_dist, ("uniform", "lognormal")),
-                                     ("deq_grad", self.deq_grad, ("phantom", "implicit"))):
-            if value not in allowed:
-                raise ValueError(f"model.{name}={value!r}: choose one of {', '.join(allowed)}")
-        if min(self.n_latent, self.n_cycles, self.n_sup) < 1:
-            raise ValueError("model.n_latent, n_cycles and n_sup must each be at least 1")
-        if not 0 <= self.grad_cycles <= self.n_cycles:
-            raise ValueError(f"model.grad_cycles={self.grad_cycles}: 0 (all) to n_cycles={self.n_cycles}")
-        if min(self.grad_iters, self.sup_curriculum) < 0 or self.deq_tol <= 0:
-            raise ValueError("model.grad_iters and sup_curriculum must be >= 0, model.deq_tol > 0")
-        if self.recursion != "trm" and self.feedback != "continuous":
-            raise ValueError("model.feedback=tokens is a deep-supervision ablation: use recursion=trm")
+        super().__post_init__()
+        require(self.mixer != "mlp" or self.question_len > 0,
+                "model.mixer='mlp' needs a fixed model.question_len >= 1 (the token mixer's width)")
+        require(not self.untied or self.n_cycles == 1,
+                "model.untied needs model.n_cycles=1: the layers of the no-grad cycles would never be trained")
+        require(self.grad_cycles <= self.n_cycles,
+                f"model.grad_cycles={self.grad_cycles}: must be 0 (all) to model.n_cycles={self.n_cycles}")
+        require(self.recursion == "trm" or self.feedback == "continuous",
+                "model.feedback='tokens' is a deep-supervision ablation: use model.recursion='trm'")
 
     @property
     def deep_supervision(self) -> bool:
@@ -126,12 +144,6 @@ class HRMConfig(ReasonerConfig):
             raise ValueError("HRM has no token-feedback, untied or other recursion variant")
 
 
-HALTING_MODES = ("act", "fixed", "random")
-RECURSION_SCHEMES = ("trm", "looped", "recurrent_depth", "deq")
-INJECTIONS = ("sum", "concat", "norm")
-FEEDBACK_MODES = ("continuous", "tokens")
-
-
 @dataclass
 class TransformerConfig(NetConfig):
     """Decoder-only LM over `question <sep> answer <eos>`, loss on the answer only."""
@@ -139,6 +151,8 @@ class TransformerConfig(NetConfig):
     kind = "transformer"
     answer_len: int = 8  # most tokens generated, the EOS included
     loss: str = "softmax"
+    RULES = {**NetConfig.RULES, "answer_len": at_least(1), "loss": one_of("softmax", "stablemax"),
+             "mixer": one_of("attention")}
 
 
 MODEL_CONFIGS = {"reasoner": ReasonerConfig, "hrm": HRMConfig, "transformer": TransformerConfig}

@@ -34,14 +34,15 @@ class Unrolled:
     residual: float  # the last iteration's mean state residual |f(s) - s| / |f(s)|
 
 
-def unroll(model, x, ctx, valid, generator: torch.Generator) -> Unrolled:
-    """A training forward of a scheme without a carry; `valid` [B, L] marks the real positions."""
+def unroll(model, x, ctx, valid, generator: torch.Generator, shard: tuple[int, slice] | None = None) -> Unrolled:
+    """A training forward of a scheme without a carry; `valid` [B, L] marks the real positions.
+    `shard`: (global batch size, this process's rows) in data-parallel training."""
     cfg = model.cfg
     y, z = model.initial_state(x)
     if cfg.recursion == "looped":
         return iterate(model, x, y, z, ctx, valid, free=0, grad=cfg.n_sup, every=cfg.progressive)
     if cfg.recursion == "recurrent_depth":
-        y, z = random_state(y, generator), random_state(z, generator)
+        y, z = random_state(y, generator, shard), random_state(z, generator, shard)
         r = draw_depth(cfg.n_sup, cfg.depth_dist, generator)
         k = min(cfg.grad_iters or r, r)
         return iterate(model, x, y, z, ctx, valid, free=r - k, grad=k)
@@ -74,10 +75,12 @@ def state_residual(old: tuple, new: tuple, valid: torch.Tensor) -> torch.Tensor:
     return (diff / norm.clamp(min=1e-12)).sqrt()
 
 
-def random_state(init: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def random_state(init: torch.Tensor, generator: torch.Generator, shard: tuple[int, slice] | None = None) -> torch.Tensor:
     """A fresh random state per example and position, distributed as the fixed initial
-    state's vector (truncated normal, std 1): Huginn starts every example from noise."""
-    noise = torch.randn(init.shape, generator=generator).clamp_(-2, 2)
+    state's vector (truncated normal, std 1): Huginn starts every example from noise.
+    Data-parallel: drawn for the whole global batch, so each rank gets its own rows' noise."""
+    batch, rows = shard or (init.shape[0], slice(None))
+    noise = torch.randn((batch, *init.shape[1:]), generator=generator)[rows].clamp_(-2, 2)
     return noise.to(device=init.device, dtype=init.dtype)
 
 

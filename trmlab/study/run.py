@@ -14,6 +14,8 @@ study seeds train at it. Tuning cells are cells: resumable, skipped when finishe
 Cells can run in parallel processes (`jobs`), each on `train.threads` threads: tiny models
 use two cores better as two one-thread jobs than as one two-thread job. Results do not
 depend on `jobs` (each cell is seeded and single-threaded the same way either way).
+Under torchrun every cell trains data-parallel on all the processes, one cell at a time,
+and rank 0 evaluates and writes (the processes must share the output folder).
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ from ..evaluation import board_samples, evaluate
 from ..model import build_model, count_params, match_transformer
 from ..reporting.report import environment
 from ..tasks.real import ENV_VAR
+from ..training.distributed import connect, is_main
 from ..training.precision import pick_device
 from ..training.trainer import load_model
 from .config import ModelSpec, StudyConfig, TaskSpec, lr_tag, model_label
@@ -129,18 +132,24 @@ def tuning_results(study: StudyConfig, cells: list[Cell]) -> list[dict]:
 
 
 def run_study(study: StudyConfig, out_root: str | Path = "runs", *, jobs: int = 1, data_dir: str | None = None,
-              progress: bool = True, report_only: bool = False, command: str | None = None) -> dict:
+              progress: bool = True, report_only: bool = False, command: str | None = None) -> dict | None:
+    """The study's results (None on a data-parallel rank other than 0)."""
     start = time.perf_counter()
     study.check_tune()
+    comm = connect(study.base.train.device)
+    if comm.world > 1:
+        jobs, progress = 1, progress and comm.main
     out = Path(out_root) / study.name
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "study.json").write_text(json.dumps(study.to_dict(), indent=2))
+    if comm.main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "study.json").write_text(json.dumps(study.to_dict(), indent=2))
     tasks = _available_tasks(study, data_dir)
     data = {t.id: _data_for(study.task_base(t)) for t in tasks}  # cells run in this process reuse it
     vocab = {tid: tok.vocab_size for tid, (tok, _) in data.items()}
     tuning_cells = plan_tuning_cells(study, out, tasks, vocab)
     if not report_only:
         _run_cells([c for c in tuning_cells if not _finished(c)], jobs, progress, "tuning cells")
+        comm.barrier()  # every rank reads the tuning cells' results, which rank 0 writes
     tuning = tuning_results(study, tuning_cells)
     cells = plan_cells(study, out, tasks, vocab, {(t["task"], t["model"]): t["chosen_lr"] for t in tuning
                                                   if t["chosen_lr"] is not None})
@@ -149,6 +158,8 @@ def run_study(study: StudyConfig, out_root: str | Path = "runs", *, jobs: int = 
         cells = [c for c in cells if c not in pending]
     elif pending:
         _run_cells(pending, jobs, progress)
+    if not comm.main:
+        return None
     results = {"name": study.name, "command": command or _command(), "environment": environment(),
                "study": study.to_dict(), "eval_steps": study.eval_steps, "tuning": tuning,
                "tasks": {t.id: _task_info(study, t, data[t.id][1]) for t in tasks},
@@ -225,7 +236,9 @@ def _run_cells(cells: list[Cell], jobs: int, progress: bool, desc: str = "study 
         return
     bar = tqdm(total=len(cells), desc=desc, unit="cell", disable=not progress, dynamic_ncols=True)
 
-    def done(result: dict) -> None:
+    def done(result: dict | None) -> None:
+        if result is None:  # a data-parallel rank other than 0
+            return
         ev = result["eval"]
         scores = (f"best dev {result['best_dev']:.3f}" if result["tuning"] else
                   f"test {ev['test']['accuracy']:.3f}  OOD {ev.get('ood', {}).get('accuracy', float('nan')):.3f}")
@@ -261,6 +274,8 @@ def run_cell(cell: Cell) -> dict:
         torch.set_num_threads(cfg.train.threads)
     tokenizer, splits = _data_for(cfg)
     meta = train_or_resume(ModelRun(cell.key, cfg, cell.run_dir), (tokenizer, splits), resume=True, progress=False)
+    if not is_main():
+        return None  # rank 0 evaluates and writes cell.json
     device = pick_device(cfg.train.device)
     model, _, _, best = load_model(cell.run_dir / "checkpoints" / "best.safetensors", device=device)
     trained_depth = cfg.model.n_sup if cfg.model.recursive else 1

@@ -20,6 +20,10 @@ grows the most steps per row from 1 to N_sup over that many optimiser steps.
 
 Both expose `step() -> (loss, stats)` and a `state_dict()` holding everything needed
 to resume exactly (the carry and the random generator).
+
+Data-parallel runs (`distributed.py`): every rank draws the global batch and keeps the
+bookkeeping of all its rows, but computes only its own `rows`; the carried states y, z
+hold those rows only.
 """
 from __future__ import annotations
 
@@ -29,26 +33,30 @@ from ..data import EncodedSplit, IndexStream
 from ..model.losses import exactly_right
 from ..model.recursion import unroll
 from ..tasks.grid import apply_augmentations
+from .distributed import LOCAL
 
 
 def fresh_rows(data: EncodedSplit, index: torch.Tensor, width: int | None, generator: torch.Generator) -> dict:
     """The rows of `index` as a CPU batch, augmented afresh where the task has augmentations
     (grids: the same relabelling of board and answer)."""
     batch = data.batch(index, width=width)
-    if data.augment:
-        augmentations = data.augment(len(index), generator)
+    augmentations = data.augment(len(index), generator) if data.augment else None
+    if augmentations is not None:  # None: a task whose augmentations are its examples (ARC)
         batch["question"] = apply_augmentations(batch["question"], *augmentations)
         batch["answer"] = apply_augmentations(batch["answer"], *augmentations)
     return batch
 
 
 class TeacherForcing:
-    def __init__(self, model, data: EncodedSplit, stream: IndexStream, batch_size: int, device):
+    def __init__(self, model, data: EncodedSplit, stream: IndexStream, batch_size: int, device, comm=LOCAL):
         self.model, self.data, self.stream = model, data, stream
         self.batch_size, self.device = batch_size, device
+        self.rows = comm.rows(batch_size)
 
     def step(self):
-        batch = self.data.batch(self.stream.take(self.batch_size), self.device)
+        index = self.stream.take(self.batch_size)
+        width = int(self.data.question_len[index].max())  # the global batch's, on every rank
+        batch = self.data.batch(index[self.rows], self.device, width)
         loss, predicted = self.model.loss(batch)
         width = batch["question"].shape[1]
         return loss, {"rows": self.batch_size, "new_examples": self.batch_size,
@@ -61,12 +69,18 @@ class TeacherForcing:
     def load_state_dict(self, tensors: dict, meta: dict) -> None:
         pass
 
+    def drop_nonfinite(self) -> None:
+        pass  # nothing carried over
+
 
 class DeepSupervision:
+    SHARDED = ("y", "z")  # carry entries held per rank (this rank's rows only)
+
     def __init__(self, model, data: EncodedSplit, stream: IndexStream, batch_size: int, device,
-                 seed: int = 0):
+                 seed: int = 0, comm=LOCAL):
         self.model, self.data, self.stream = model, data, stream
         self.batch_size, self.device = batch_size, device
+        self.comm, self.rows = comm, comm.rows(batch_size)
         cfg = model.cfg
         # The carry spans the widest question it can hold; each step slices what it needs.
         self.width = cfg.fixed_question_width or data.question.shape[1]
@@ -80,8 +94,8 @@ class DeepSupervision:
             "question_len": torch.ones(B, dtype=torch.long),
             "answer": torch.zeros(B, data.answer.shape[1], dtype=torch.long),
             "puzzle": torch.zeros(B, dtype=torch.long),
-            "y": torch.zeros(B, seq, cfg.d_model, device=device),
-            "z": torch.zeros(B, seq, cfg.d_model, device=device),
+            "y": torch.zeros(B // comm.world, seq, cfg.d_model, device=device),
+            "z": torch.zeros(B // comm.world, seq, cfg.d_model, device=device),
             "steps": torch.zeros(B, dtype=torch.long),
             "min_steps": torch.zeros(B, dtype=torch.long),
             "max_steps": torch.zeros(B, dtype=torch.long),
@@ -101,7 +115,7 @@ class DeepSupervision:
                 c["puzzle"][halted] = fresh["puzzle"]
             c["steps"][halted] = 0
             c["min_steps"][halted], c["max_steps"][halted] = self._step_limits(k)
-            h = halted.to(self.device)[:, None, None]
+            h = halted[self.rows].to(self.device)[:, None, None]
             c["y"] = torch.where(h, self.model.y_init, c["y"])
             c["z"] = torch.where(h, self.model.z_init, c["z"])
         return k
@@ -127,21 +141,22 @@ class DeepSupervision:
         new = self._refill()
         # Trim to the longest question in the carry (the mlp mixer needs its fixed width).
         width = model.cfg.fixed_question_width or int(c["question_len"].max())
-        question, answer = (c[k].to(self.device) for k in ("question", "answer"))
-        puzzle = c["puzzle"].to(self.device) if self.data.puzzle is not None else None
-        x, ctx = model.embed(question[:, :width], c["question_len"].to(self.device), puzzle)
+        question, answer, question_len, puzzle = (c[k][self.rows].to(self.device)
+                                                  for k in ("question", "answer", "question_len", "puzzle"))
+        puzzle = puzzle if self.data.puzzle is not None else None
+        x, ctx = model.embed(question[:, :width], question_len, puzzle)
         L = x.shape[1]
         y, z = c["y"][:, :L], c["z"][:, :L]
         if model.cfg.carry == "reset":  # the probe: every step starts afresh
             y, z = model.initial_state(y)
         y, z, logits, q = model.supervision_step(x, y, z, ctx)
-        last_step = c["steps"] + 1 >= c["max_steps"]
+        last_step = (c["steps"] + 1 >= c["max_steps"])[self.rows]
         loss, correct = model.step_loss(logits, q, answer[:, :logits.shape[1]], last_step=last_step)
         with torch.no_grad():  # the carry is detached
             c["y"][:, :L], c["z"][:, :L] = y.float(), z.float()
         c["steps"] += 1
         self.updates += 1
-        wants_halt = (model.halt_logit(q.detach()) > 0).cpu() & (c["steps"] >= c["min_steps"])
+        wants_halt = self.comm.gather_rows(model.halt_logit(q.detach()) > 0).cpu() & (c["steps"] >= c["min_steps"])
         c["halted"] = (c["steps"] >= c["max_steps"]) | wants_halt
         finished = c["steps"][c["halted"]]
         return loss, {"rows": self.batch_size, "new_examples": new,
@@ -151,15 +166,22 @@ class DeepSupervision:
                       "halt_steps_sum": int(finished.sum())}
 
     def state_dict(self) -> tuple[dict, dict]:
-        tensors = {f"carry.{k}": v.cpu() for k, v in self.carry.items()}
+        tensors = {f"carry.{k}": (self.comm.gather_rows(v) if k in self.SHARDED else v).cpu()
+                   for k, v in self.carry.items()}
         tensors["carry.generator"] = self.generator.get_state()
         return tensors, {"updates": self.updates}
 
     def load_state_dict(self, tensors: dict, meta: dict) -> None:
         for k in self.carry:
-            self.carry[k] = tensors[f"carry.{k}"].to(self.carry[k].device)
+            saved = tensors[f"carry.{k}"]
+            self.carry[k] = (saved[self.rows] if k in self.SHARDED else saved).to(self.carry[k].device)
         self.generator.set_state(tensors["carry.generator"])
         self.updates = meta.get("updates", 0)
+
+    def drop_nonfinite(self) -> None:
+        """After a skipped step: restart every row whose carried state is not finite."""
+        finite = torch.stack([self.carry[k].isfinite().flatten(1).all(1) for k in self.SHARDED]).all(0)
+        self.carry["halted"] |= ~self.comm.gather_rows(finite).cpu()
 
 
 class Unrolled:
@@ -167,19 +189,20 @@ class Unrolled:
     mean loss over the iterations that carry one (looped: the last, or every one)."""
 
     def __init__(self, model, data: EncodedSplit, stream: IndexStream, batch_size: int, device,
-                 seed: int = 0):
+                 seed: int = 0, comm=LOCAL):
         self.model, self.data, self.stream = model, data, stream
         self.batch_size, self.device = batch_size, device
+        self.rows = comm.rows(batch_size)
         self.generator = torch.Generator().manual_seed(seed)  # augmentations, depths, random states
 
     def step(self):
         model = self.model
         width = model.cfg.fixed_question_width
-        batch = fresh_rows(self.data, self.stream.take(self.batch_size), width, self.generator)
-        batch = {k: v.to(self.device) for k, v in batch.items()}
+        batch = fresh_rows(self.data, self.stream.take(self.batch_size), width, self.generator)  # global
+        batch = {k: v[self.rows].to(self.device) for k, v in batch.items()}
         x, ctx = model.embed(batch["question"], batch["question_len"], batch.get("puzzle"))
         valid = model.valid_positions(batch["question_len"], x.shape[1])
-        out = unroll(model, x, ctx, valid, self.generator)
+        out = unroll(model, x, ctx, valid, self.generator, (self.batch_size, self.rows))
         losses = [model.step_loss(logits, q, batch["answer"][:, :logits.shape[1]]) for logits, q in out.readouts]
         loss = sum(l for l, _ in losses) / len(losses)
         q_len = x.shape[1] - model.sequence_len(0)
@@ -195,10 +218,13 @@ class Unrolled:
     def load_state_dict(self, tensors: dict, meta: dict) -> None:
         self.generator.set_state(tensors["objective.generator"])
 
+    def drop_nonfinite(self) -> None:
+        pass  # nothing carried over
 
-def make_objective(model, data, stream, batch_size, device, seed=0):
+
+def make_objective(model, data, stream, batch_size, device, seed=0, comm=LOCAL):
     if model.cfg.deep_supervision:
-        return DeepSupervision(model, data, stream, batch_size, device, seed)
+        return DeepSupervision(model, data, stream, batch_size, device, seed, comm)
     if model.cfg.recursive:
-        return Unrolled(model, data, stream, batch_size, device, seed)
-    return TeacherForcing(model, data, stream, batch_size, device)
+        return Unrolled(model, data, stream, batch_size, device, seed, comm)
+    return TeacherForcing(model, data, stream, batch_size, device, comm)

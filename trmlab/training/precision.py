@@ -14,7 +14,7 @@ def pick_device(name: str = "auto") -> torch.device:
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device {name!r} asked for, but this PyTorch build sees no CUDA GPU")
+        raise ValueError(f"train.device={name!r}: this PyTorch build sees no CUDA GPU (use auto or cpu)")
     device = torch.device(name)
     if device.type == "cpu":
         keep_freed_memory()

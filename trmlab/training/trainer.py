@@ -5,11 +5,15 @@ backward, gradient clipping, optimiser step, EMA update. Every `eval_every` step
 the EMA model is scored on the dev split and the best checkpoint is kept; every
 `checkpoint_every` steps `last.safetensors` is rewritten, and `--resume` continues
 from it exactly (model, EMA, optimiser, step, carry, random state, data position).
-Metrics go to `metrics.jsonl`.
+Metrics go to `metrics.jsonl`. Under torchrun the run is data-parallel (`distributed.py`):
+rank 0 evaluates and writes. A non-finite loss or gradient stops the run before anything is
+saved (`train.nonfinite=stop`) or skips the step and counts it (`skip`).
 """
 from __future__ import annotations
 
 import json
+import math
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,9 +27,14 @@ from ..evaluation import evaluate
 from ..model import build_model, count_params
 from ..tokenizer import tokenizer_from_dict
 from . import checkpoint as ckpt
+from . import distributed
 from .objectives import make_objective
 from .optim import EMA, lr_at, make_optimizer, sign_sgd_
 from .precision import autocast, compile_networks, pick_device
+
+
+class NonFiniteError(RuntimeError):
+    pass
 
 
 @dataclass
@@ -57,6 +66,7 @@ class Trainer:
         t = cfg.train
         if t.threads:
             torch.set_num_threads(t.threads)
+        self.comm = distributed.connect(t.device)
         self.device = pick_device(t.device)
         torch.manual_seed(t.seed)
         if cfg.model.answer_len != cfg.data.answer_len:
@@ -77,11 +87,12 @@ class Trainer:
         self.optimizer = make_optimizer(self.model, t.optimizer, t.lr, t.weight_decay, (t.beta1, t.beta2))
         self.stream = IndexStream(len(self.splits["train"]), seed=t.seed)
         self.objective = make_objective(self.model, self.splits["train"], self.stream, t.batch_size,
-                                        self.device, seed=t.seed)
+                                        self.device, seed=t.seed, comm=self.comm)
         self.step = 0
         self.totals = {"rows": 0, "new_examples": 0, "flops": 0.0, "wall_s": 0.0}
         self.best_dev = -1.0
         self.history: list[dict] = []
+        self.last_good = "none written yet"  # the checkpoint a failed run can resume from
 
     # ----- checkpoints -----
     def state(self) -> tuple[dict, dict]:
@@ -97,8 +108,19 @@ class Trainer:
         return tensors, meta
 
     def save(self, name: str) -> Path:
+        """Every rank takes part (the carry is gathered); rank 0 writes."""
         path = self.run_dir / "checkpoints" / f"{name}.safetensors"
-        ckpt.save_checkpoint(path, *self.state())
+        tensors, meta = self.state()
+        self.comm.check_in_sync({k: v for k, v in tensors.items() if k.startswith(("model.", "ema."))})
+        if self.comm.main:
+            try:
+                ckpt.save_checkpoint(path, tensors, meta)
+            except OSError as e:
+                raise ckpt.CheckpointError(f"could not write {path} at step {self.step} ({e}); "
+                                           f"the previous checkpoint is intact: {self.last_good}") from e
+        self.comm.barrier()  # the file is there for every rank once save returns
+        if name == "last":
+            self.last_good = f"{path} (step {self.step})"
         return path
 
     def resume(self, path: str | Path) -> None:
@@ -113,6 +135,9 @@ class Trainer:
         self.stream.load_state_dict(meta["stream"])
         torch.set_rng_state(tensors["rng.torch"])
         self.step, self.totals, self.best_dev = meta["step"], meta["totals"], meta["best_dev"]
+        self.last_good = f"{path} (step {self.step})"
+        if not self.comm.main:
+            return  # rank 0 keeps the metrics
         self.history = [json.loads(line) for line in self._metrics_path().read_text().splitlines()
                         if line.strip()] if self._metrics_path().exists() else []
         # Drop records written after this checkpoint (a crash between log and save).
@@ -125,6 +150,8 @@ class Trainer:
 
     def _log(self, record: dict) -> None:
         self.history.append(record)
+        if not self.comm.main:
+            return
         with open(self._metrics_path(), "a") as f:
             f.write(json.dumps(record) + "\n")
 
@@ -138,29 +165,58 @@ class Trainer:
         with autocast(self.device, t.precision):
             loss, stats = self.objective.step()
         loss.backward()
+        self.comm.average_gradients(self.model.parameters())
         if t.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
+            norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
+        else:
+            norm = torch.nn.utils.get_total_norm([p.grad for p in self.model.parameters() if p.grad is not None])
+        averaged = [k for k in ("row_acc", "residual") if k in stats]  # per-rank means
+        value, *means = self.comm.mean([loss.item(), *(stats[k] for k in averaged)])
+        stats.update(zip(averaged, means))
+        if not (math.isfinite(value) and math.isfinite(norm)):
+            return self._skip_nonfinite("loss" if not math.isfinite(value) else "gradient", value, stats, lr)
         self.optimizer.step()
         if getattr(self.cfg.model, "puzzle_ids", 0):  # the puzzle embeddings are outside the optimiser
             sign_sgd_(self.model, t.puzzle_lr * lr / t.lr, t.puzzle_weight_decay)
         self.optimizer.zero_grad(set_to_none=True)
         self.ema.update(self.model)
         self.step += 1
-        return loss.item(), {**stats, "lr": lr}
+        return value, {**stats, "lr": lr}
+
+    def _skip_nonfinite(self, what: str, value: float, stats: dict, lr: float):
+        """Stop (nothing poisoned is saved: the last checkpoint stays the last good one), or
+        drop this step's gradients and restart the carry rows it poisoned, and count it."""
+        if self.cfg.train.nonfinite == "stop":
+            raise NonFiniteError(f"non-finite {what} at step {self.step + 1} (loss {value}); training stopped "
+                                 f"without saving; last good checkpoint: {self.last_good} (resume with --resume; "
+                                 f"-o train.nonfinite=skip skips such steps)")
+        self.model.zero_grad(set_to_none=True)
+        self.objective.drop_nonfinite()
+        self.step += 1
+        self.totals["nonfinite_skipped"] = self.totals.get("nonfinite_skipped", 0) + 1
+        if self.comm.main:
+            print(f"[{self.cfg.name}] step {self.step}: non-finite {what}, step skipped "
+                  f"({self.totals['nonfinite_skipped']} so far)", file=sys.stderr)
+        return value, {**stats, "lr": lr, "skipped": True}
 
     def evaluate_dev(self) -> float:
+        """Dev accuracy of the EMA model, computed on rank 0 and shared with every rank."""
         t = self.cfg.train
         dev = self.splits.get("dev")
-        if dev is None or len(dev) == 0:
-            return float("nan")
+        if dev is None or len(dev) == 0 or not self.comm.main:
+            return self.comm.broadcast(float("nan"))
         result = evaluate(self.ema.model, dev, self.tokenizer, steps=t.eval_steps or None,
                           batch_size=t.eval_batch_size, device=self.device, precision=t.precision)
-        return result.accuracy
+        return self.comm.broadcast(result.accuracy)
 
     def run(self) -> TrainResult:
         t = self.cfg.train
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.cfg.save(self.run_dir / "config.json")
+        self.progress = self.progress and self.comm.main
+        if self.comm.main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self.cfg.save(self.run_dir / "config.json")
+            if self.step == 0:  # a fresh run: metrics of a run killed before its first checkpoint go
+                self._metrics_path().unlink(missing_ok=True)
         bar = tqdm(total=t.steps, initial=self.step, desc=self.cfg.name, disable=not self.progress,
                    unit="step", dynamic_ncols=True)
         window: list = []
@@ -196,9 +252,11 @@ class Trainer:
                            self.totals["new_examples"], self.totals["flops"], self.best_dev, self.history)
 
     def _summarise(self, window: list) -> dict:
+        lr = window[-1][1]["lr"]
+        window = [(l, s) for l, s in window if not s.get("skipped")] or window  # all skipped: NaN
         n = len(window)
         rec = {"step": self.step, "loss": sum(l for l, _ in window) / n,
-               "row_acc": sum(s["row_acc"] for _, s in window) / n, "lr": window[-1][1]["lr"],
+               "row_acc": sum(s["row_acc"] for _, s in window) / n, "lr": lr,
                "wall_s": round(self.totals["wall_s"], 3), "rows": self.totals["rows"],
                "new_examples": self.totals["new_examples"], "flops": self.totals["flops"]}
         for key in ("iterations", "residual"):  # the unrolled schemes' forward
@@ -207,6 +265,8 @@ class Trainer:
         halted = sum(s.get("halted", 0) for _, s in window)
         if halted:
             rec["mean_halt_step"] = sum(s["halt_steps_sum"] for _, s in window) / halted
+        if self.totals.get("nonfinite_skipped"):
+            rec["nonfinite_skipped"] = self.totals["nonfinite_skipped"]
         return rec
 
 
