@@ -29,6 +29,9 @@ class DataConfig:
     bpe_vocab_size: int = 512
 
 
+LOG_KINDS = ("jsonl", "tensorboard")  # train.log: jsonl = metrics.jsonl only
+
+
 @dataclass
 class TrainConfig:
     steps: int = 2000
@@ -55,6 +58,11 @@ class TrainConfig:
     log_every: int = 20
     device: str = "auto"
     threads: int = 0  # 0 = torch's default
+    log: str = "jsonl"  # or "tensorboard": curves also as TensorBoard events beside metrics.jsonl
+
+    def __post_init__(self):
+        if self.log not in LOG_KINDS:
+            raise ValueError(f"train.log={self.log!r}: choose one of {', '.join(LOG_KINDS)}")
 
 
 @dataclass

@@ -27,9 +27,10 @@ from torch import nn
 from .blocks import Context, Rotary, Stack, attention_bias, linear, stack_forward_flops, stream_dtype
 from .config import ReasonerConfig
 from .losses import answer_loss, exactly_right
+from .pretrained import PretrainedMixin
 
 
-class RecursiveReasoner(nn.Module):
+class RecursiveReasoner(PretrainedMixin, nn.Module):
     def __init__(self, cfg: ReasonerConfig, vocab_size: int):
         super().__init__()
         if cfg.mixer == "mlp" and cfg.question_len <= 0:
