@@ -102,7 +102,7 @@ def board_steps_html(thinking: Thinking, solution: str | None) -> str:
             "This board is not from the held-out set, so no solution is known and no cell is marked.")
     boards = []
     for s in thinking.steps:
-        wrong = sum(solution is not None and a != b for a, b in zip(s.answer, solution))
+        wrong = sum(a != b for a, b in zip(s.answer, solution)) if solution else 0
         cells = "".join(
             "<tr>" + "".join(_cell(s.answer[i], thinking.question[i], solution[i] if solution else None)
                              for i in range(r * cols, (r + 1) * cols)) + "</tr>" for r in range(rows))
