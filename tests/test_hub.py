@@ -88,6 +88,23 @@ def test_model_card_says_when_there_is_no_evaluation(exported_reasoner, tmp_path
     assert "no evaluation" in card and "| dev |" not in card
 
 
+def test_model_card_of_a_study_cell_reads_its_cell_json(smoke_compare, exported_reasoner, tmp_path):
+    ckpt, _ = exported_reasoner
+    _, meta = load_checkpoint(ckpt)
+    cell = tmp_path / "study" / "story" / "reasoner" / "seed0"
+    (cell / "checkpoints").mkdir(parents=True)
+    shutil.copy(ckpt, cell / "checkpoints" / "best.safetensors")
+    measured = json.loads((smoke_compare / "results.json").read_text())["models"]["recursive reasoner"]["eval"]
+    evals = {"test": measured["test"], "harder": {**measured["ood"], "n": 7}}  # a study's extra set
+    record = {"config": meta["config"]["model"], "best_checkpoint_step": meta["step"], "eval": evals}
+    (cell / "cell.json").write_text(json.dumps(record))
+    card = (export(cell, tmp_path / "out") / "README.md").read_text()
+    assert "Measured by study cell" in card and f"| harder | 7 | {measured['ood']['accuracy']:.3f} |" in card
+    (cell / "cell.json").write_text(json.dumps({**record, "best_checkpoint_step": meta["step"] + 1}))
+    card = (export(cell, tmp_path / "other") / "README.md").read_text()  # another checkpoint's numbers: not claimed
+    assert "no evaluation" in card
+
+
 def test_export_is_atomic_and_never_overwrites_silently(exported_reasoner, tmp_path, monkeypatch):
     ckpt, _ = exported_reasoner
     out = export(ckpt, tmp_path / "out")

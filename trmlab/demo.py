@@ -126,6 +126,7 @@ def confidence_plot(thinking: Thinking, trained_steps: int):
     if thinking.steps[0].halt_prob is None:
         return None
     from matplotlib.figure import Figure  # no pyplot: no global state shared by the server's threads
+    from matplotlib.ticker import MaxNLocator
     fig = Figure(figsize=(6, 2.6), dpi=100)
     ax = fig.add_subplot()
     steps = [s.number for s in thinking.steps]
@@ -135,6 +136,7 @@ def confidence_plot(thinking: Thinking, trained_steps: int):
     if thinking.halt_step:
         ax.axvline(thinking.halt_step, color="tab:red", linewidth=1, label=f"halts (step {thinking.halt_step})")
     ax.set(xlabel="supervision step", ylabel="halt probability", ylim=(-0.02, 1.02))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     return fig
