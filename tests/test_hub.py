@@ -128,6 +128,7 @@ def test_export_is_atomic_and_never_overwrites_silently(exported_reasoner, tmp_p
     (lambda f: (f / "model.safetensors").write_bytes(b"\0" * 100), "cannot be rebuilt"),
     (lambda f: (f / "config.json").write_text("{not json"), "config.json is not readable JSON"),
     (lambda f: (f / "config.json").write_text('{"format": "other"}'), "not a trmlab model config"),
+    (lambda f: (f / "config.json").write_text('{"format": "trmlab-pretrained-v1"}'), "config.json lacks run_config, step"),
 ])
 def test_damaged_folder_is_a_clear_error(exported_reasoner, tmp_path, damage, message, capsys):
     folder = shutil.copytree(exported_reasoner[1], tmp_path / "copy")

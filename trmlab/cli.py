@@ -186,7 +186,7 @@ def cmd_solve(args) -> int:
     for step in thinking.steps:
         line = f"step {step.number:3d}:" + ("" if thinking.grid_shape else f" {step.answer!r}")
         if step.halt_prob is not None:
-            line += f"   halt probability {step.halt_prob:.3f}"
+            line += f"   halt probability {step.halt_text}"
         print(line)
         if thinking.grid_shape:
             print("\n".join("    " + row for row in render(step.answer, thinking.grid_shape[1])))

@@ -79,10 +79,6 @@ def halt_summary(thinking: Thinking) -> str:
     return f'<p id="trm-halt" data-halt-step="{stop or ""}">{text}</p>'
 
 
-def _halt_cell(p: float | None) -> str:
-    return "" if p is None else f"{p:.3f}"
-
-
 def text_steps_html(thinking: Thinking) -> str:
     rows = []
     for s in thinking.steps:
@@ -90,7 +86,7 @@ def text_steps_html(thinking: Thinking) -> str:
         shown = html.escape(s.answer) if s.answer else "<i>(empty)</i>"
         rows.append(f'<tr{mark}><td class="step">{s.number}</td>'
                     f'<td class="answer" data-answer="{html.escape(s.answer, quote=True)}"><code>{shown}</code></td>'
-                    f'<td class="halt">{_halt_cell(s.halt_prob)}</td></tr>')
+                    f'<td class="halt">{s.halt_text}</td></tr>')
     return ('<table id="trm-steps"><thead><tr><th>step</th><th>answer</th><th>halt probability</th></tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table>')
 
@@ -106,7 +102,7 @@ def board_steps_html(thinking: Thinking, solution: str | None) -> str:
         cells = "".join(
             "<tr>" + "".join(_cell(s.answer[i], thinking.question[i], solution[i] if solution else None)
                              for i in range(r * cols, (r + 1) * cols)) + "</tr>" for r in range(rows))
-        caption = f"step {s.number}" + (f", halt probability {_halt_cell(s.halt_prob)}" if s.halt_prob is not None else "")
+        caption = f"step {s.number}" + (f", halt probability {s.halt_text}" if s.halt_prob is not None else "")
         caption += f", {wrong} wrong cell(s)" if solution else ""
         mark = " trm-stop" if s.number == thinking.halt_step else ""
         boards.append(f'<figure class="trm-board{mark}" data-step="{s.number}" data-wrong="{wrong if solution else ""}">'

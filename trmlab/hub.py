@@ -73,8 +73,12 @@ def load_pretrained(source: str | Path, *, device="cpu", **download):
         raise CheckpointError(f"{folder} is not a complete trmlab model folder: "
                               f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing")
     config = _read_json(folder / CONFIG)
-    if config.get("format") != FORMAT:
-        raise CheckpointError(f"{folder / CONFIG} is not a trmlab model config (format {config.get('format')!r})")
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise CheckpointError(f"{folder / CONFIG} is not a trmlab model config (format "
+                              f"{config.get('format') if isinstance(config, dict) else None!r})")
+    lacking = [key for key in ("run_config", "step") if key not in config]
+    if lacking:
+        raise CheckpointError(f"{folder / CONFIG} lacks {', '.join(lacking)}")
     try:
         cfg = RunConfig.from_dict(config["run_config"])
         tokenizer = tokenizer_from_dict(_read_json(folder / TOKENIZER))

@@ -29,6 +29,11 @@ class Step:
     answer: str  # decoded answer (a grid: the whole board, row-major, '?' for a special token)
     halt_prob: float | None  # sigmoid of the halting logit; None for a model without a halting head
 
+    @property
+    def halt_text(self) -> str:
+        """The probability as `trmlab solve` and the demo show it."""
+        return "" if self.halt_prob is None else f"{self.halt_prob:.3f}"
+
 
 @dataclass
 class Thinking:
