@@ -161,7 +161,7 @@ def test_a_repo_id_is_downloaded_then_loaded(exported_reasoner, monkeypatch):
     assert calls == [("someone/tiny-trm", {"revision": "main"})] and isinstance(model, RecursiveReasoner)
 
     def offline(repo, **kw):
-        raise OSError("network unreachable")
+        raise OSError("network\nunreachable")  # the library's messages span lines; the CLI's error does not
     monkeypatch.setattr(hub, "snapshot_download", offline)
     with pytest.raises(CheckpointError, match="someone/tiny-trm is not a local folder.*network unreachable"):
         load_any("someone/tiny-trm")
@@ -214,3 +214,19 @@ def test_eval_file_scores_own_questions_and_reports_what_does_not_fit(exported_r
     path.write_text('{"question": "a"}\n')
     assert main(["eval", str(exported_reasoner[1]), "--file", str(path)]) == 2
     assert f"{path}:1" in capsys.readouterr().err
+
+
+def test_the_core_install_works_without_the_extras(exported_reasoner, tmp_path):
+    """Local models need no optional package; the commands that do name the extra to install."""
+    import subprocess
+    import sys
+    folder = str(exported_reasoner[1])
+    runs = [["solve", folder, "Ann has 3 pens."], ["push", folder, "me/tiny"], ["demo", folder],
+            ["train", "--preset", "smoke", "--out", str(tmp_path), "-o", "train.log=tensorboard"]]
+    script = ("import sys\n"
+              "for m in ('gradio', 'huggingface_hub', 'tensorboard'):\n    sys.modules[m] = None  # not installed\n"
+              f"from trmlab.cli import main\nprint('exit codes', [main(argv) for argv in {runs!r}])\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert "exit codes [0, 2, 2, 2]" in proc.stdout and "halt probability" in proc.stdout, proc.stderr
+    for extra in ("hub", "demo", "tensorboard"):
+        assert f"pip install 'trmlab[{extra}]'" in proc.stderr

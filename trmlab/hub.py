@@ -105,7 +105,8 @@ def resolve(source: str | Path, **download) -> Path:
     except ImportError:
         raise
     except Exception as e:  # offline, no such repo, no access: the library's own message says which
-        raise CheckpointError(f"{source} is not a local folder and the Hub repo could not be read: {e}") from e
+        reason = " ".join(str(e).split())  # the library's message, on one line
+        raise CheckpointError(f"{source} is not a local folder and the Hub repo could not be read: {reason}") from e
 
 
 def _read_json(path: Path) -> dict:
