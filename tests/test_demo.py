@@ -36,7 +36,10 @@ def test_page_shows_the_numbers_of_solve(text_demo, exported_reasoner, capsys):
     stop = thinking.halt_step
     assert (f"would stop at step {stop}" if stop else "would not stop within 7 step(s)") in page
     assert list(plot.axes[0].lines[0].get_ydata()) == [s.halt_prob for s in thinking.steps]
-    assert len(text_demo.examples) > 0 and text_demo.max_steps > text_demo.trained_steps
+    assert text_demo.max_steps > text_demo.trained_steps
+    held_out, answer = next(iter(text_demo.examples.values()))  # the page's pick of test questions
+    page, _ = text_demo.answer(held_out, 4)
+    assert f"its answer: <code>{answer}</code>" in page and page.count(" ✓") + page.count(" ✗") == 4
 
 
 @pytest.mark.parametrize("question, message", [

@@ -66,7 +66,7 @@ class Demo:
         except QuestionError as e:
             return f'<div id="trm-error" class="trm-error">Cannot answer: {html.escape(str(e))}.</div>', None
         solution = self.solutions.get(thinking.question)
-        body = board_steps_html(thinking, solution) if self.shape else text_steps_html(thinking)
+        body = board_steps_html(thinking, solution) if self.shape else text_steps_html(thinking, solution)
         return halt_summary(thinking) + body, confidence_plot(thinking, self.trained_steps)
 
 
@@ -79,15 +79,20 @@ def halt_summary(thinking: Thinking) -> str:
     return f'<p id="trm-halt" data-halt-step="{stop or ""}">{text}</p>'
 
 
-def text_steps_html(thinking: Thinking) -> str:
+def text_steps_html(thinking: Thinking, solution: str | None = None) -> str:
+    """One row per step; for a held-out question, its answer and a mark on the steps that match it."""
+    from .tasks import answers_match
     rows = []
     for s in thinking.steps:
         mark = ' class="trm-stop"' if s.number == thinking.halt_step else ""
         shown = html.escape(s.answer) if s.answer else "<i>(empty)</i>"
+        verdict = "" if solution is None else " ✓" if answers_match(s.answer, solution) else " ✗"
         rows.append(f'<tr{mark}><td class="step">{s.number}</td>'
-                    f'<td class="answer" data-answer="{html.escape(s.answer, quote=True)}"><code>{shown}</code></td>'
+                    f'<td class="answer" data-answer="{html.escape(s.answer, quote=True)}"><code>{shown}</code>{verdict}</td>'
                     f'<td class="halt">{s.halt_text}</td></tr>')
-    return ('<table id="trm-steps"><thead><tr><th>step</th><th>answer</th><th>halt probability</th></tr></thead>'
+    expected = (f'<p id="trm-expected">A held-out question; its answer: <code>{html.escape(solution)}</code></p>'
+                if solution is not None else "")
+    return (expected + '<table id="trm-steps"><thead><tr><th>step</th><th>answer</th><th>halt probability</th></tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table>')
 
 
