@@ -58,3 +58,33 @@ def any_model(smoke_data, request):
 def transformer(smoke_data):
     torch.manual_seed(0)
     return build_model(tiny_transformer_config(), smoke_data[0].vocab_size).eval()
+
+
+@pytest.fixture(scope="session")
+def smoke_compare(tmp_path_factory):
+    """`trmlab compare --preset smoke`, finished and evaluated: its folder (shared by the tests)."""
+    from trmlab.cli import main
+    out = tmp_path_factory.mktemp("runs")
+    assert main(["compare", "--preset", "smoke", "--out", str(out), "--no-progress"]) == 0
+    return out / "smoke"
+
+
+@pytest.fixture(scope="session")
+def exported_reasoner(smoke_compare, tmp_path_factory):
+    """(training checkpoint, its exported Hub folder) of the smoke reasoner."""
+    from trmlab.hub import export
+    ckpt = smoke_compare / "reasoner" / "checkpoints" / "best.safetensors"
+    return ckpt, export(ckpt, tmp_path_factory.mktemp("export") / "reasoner")
+
+
+@pytest.fixture(scope="session")
+def grid_checkpoint(tmp_path_factory):
+    """A briefly trained TRM-Att on 4x4 Sudoku (the sudoku-smoke study's), its best checkpoint."""
+    from trmlab.study.presets import load_study
+    from trmlab.training.trainer import train
+    study = load_study("sudoku-smoke")
+    spec = next(m for m in study.models if m.name == "trm-att")
+    cfg = study.run_config(study.tasks[0], spec, 0)
+    out = tmp_path_factory.mktemp("grid") / "run"
+    train(cfg, out, progress=False)
+    return out / "checkpoints" / "best.safetensors"

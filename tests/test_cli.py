@@ -8,11 +8,9 @@ import pytest
 from trmlab.cli import main
 
 
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs")
-    assert main(["compare", "--preset", "smoke", "--out", str(out), "--no-progress"]) == 0
-    return out / "smoke"
+@pytest.fixture
+def smoke_run(smoke_compare):
+    return smoke_compare
 
 
 def test_compare_writes_report_plots_and_results(smoke_run):

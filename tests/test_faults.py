@@ -157,11 +157,11 @@ def checkpoints(tmp_path_factory, smoke_data):
 @pytest.mark.parametrize("kind, question, message", [
     ("text", "", "the question is empty"),
     ("text", "   ", "the question is empty"),
-    ("text", "How many pens does Zoë have?", "does not know: 'ë'"),
+    ("text", "How many pens does Zoë have?", "does not know the character(s) 'ë'"),
     ("text", "x" * 5000, "5000 tokens; this model reads at most"),
     ("lm", "x" * 5000, "5000 tokens; this model reads at most"),
     ("grid", "1234", "board has 16 cells (4x4, row-major); got 4"),
-    ("grid", "12x4" * 4, "does not know: 'x'"),
+    ("grid", "12x4" * 4, "does not know the character(s) 'x'"),
     ("grid", "Ann has 3 pens. How many?", "does not know"),  # a text question for a Sudoku model
 ])
 def test_solve_rejects_what_the_model_cannot_read(checkpoints, kind, question, message, capsys):

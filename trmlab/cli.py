@@ -3,11 +3,15 @@
     trmlab compare [--preset default|smoke]      the main job: reasoner vs same-size transformer
     trmlab study   cpu-quick|cpu|paper|FILE.json  the study: models × tasks × seeds, with statistics
     trmlab train   [--preset P | --config run.json] [--model reasoner|transformer]
-    trmlab eval    CHECKPOINT [--split dev|test|ood|all] [--steps S] [-k KNOB=VALUE]
-    trmlab solve   CHECKPOINT "question"          watch the reasoner think, step by step
+    trmlab eval    MODEL [--split dev|test|ood|all | --file q.jsonl] [--steps S] [-k KNOB=VALUE]
+    trmlab solve   MODEL "question"               watch the reasoner think, step by step
+    trmlab demo    MODEL                          the same in a web page (pip install 'trmlab[demo]')
+    trmlab export  CHECKPOINT --out DIR           a Hugging Face Hub model folder with a model card
+    trmlab push    DIR OWNER/NAME                 upload it to the Hub (pip install 'trmlab[hub]')
     trmlab data    list | show | stats | export   the tasks
 
-Errors in what the user gave (files, names, configs) print one line and exit 2.
+MODEL is a training checkpoint (.safetensors), a run folder (its best checkpoint), an exported
+folder or a Hub repo id. Errors in what the user gave (files, names, configs) print one line and exit 2.
 """
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from .config import PRESETS, RunConfig, apply_overrides, preset, transformer_twin
+from .config import LOG_KINDS, PRESETS, RunConfig, apply_overrides, preset, transformer_twin
 
 
 def _add_run_args(p: argparse.ArgumentParser) -> None:
@@ -88,6 +92,8 @@ def cmd_study(args) -> int:
         study.seeds = [int(s) for s in args.seeds.split(",")]
     if args.steps:
         study.base.train.steps = args.steps
+    if args.log:
+        study.base.train.log = args.log
     results = run_study(study, args.out, jobs=args.jobs, data_dir=args.data_dir,
                         progress=not args.no_progress, report_only=args.report_only)
     if results is None:  # a data-parallel rank other than 0: rank 0 reports
@@ -117,14 +123,47 @@ def cmd_train(args) -> int:
 
 
 def cmd_eval(args) -> int:
+    from .evaluation import evaluate
+    from .hub import load_any
+    from .training.precision import pick_device
+    device = pick_device("auto")
+    model, cfg, tokenizer, meta = load_any(args.checkpoint, ema=not args.raw, device=device)
+    if args.file:
+        if args.split or args.knob or args.n:
+            raise ValueError("--file is the evaluation set: it takes no --split, -k or --n")
+        from .evaluation.question_file import read_question_file, summary
+        split, left_out = read_question_file(args.file, tokenizer, cfg)
+        where = str(args.file)
+    else:
+        args.split = args.split or "dev"
+        split, left_out = _eval_split(args, cfg, tokenizer), {}
+        where = f"{cfg.data.task}/{args.split}"
+    result = evaluate(model, split, tokenizer, steps=args.steps or None, device=device,
+                      batch_size=cfg.train.eval_batch_size, precision=cfg.train.precision)
+    s = result.summary()
+    print(f"{args.checkpoint} (step {meta['step']}, {meta['params']:,} params) on {where}, "
+          f"{s['n']} examples: accuracy {s['accuracy']:.3f} after {result.steps} step(s)")
+    if left_out:
+        print(f"left out {sum(map(len, left_out.values()))} line(s) that do not fit this model: {summary(left_out)}")
+    if "cell_accuracy" in s:
+        print(f"cell accuracy {s['cell_accuracy']:.3f}; by supervision step: "
+              + " ".join(f"{i + 1}:{a:.3f}" for i, a in enumerate(s["cell_accuracy_by_step"])))
+    if result.steps > 1:
+        print("accuracy by supervision step: " + " ".join(f"{i + 1}:{a:.3f}" for i, a in enumerate(s["accuracy_by_step"])))
+        print(f"halting: mean step {s['mean_halt_step']:.2f}, never {s['never_halted']:.1%}, "
+              f"accuracy at halt {s['accuracy_at_halt']:.3f}")
+        print("state residual |f(s)-s|/|f(s)| by step (0 at a fixed point): "
+              + " ".join(f"{i + 1}:{r:.3g}" for i, r in enumerate(s["residual_by_step"])))
+    if not args.file:
+        print("accuracy by difficulty: " + ", ".join(f"{k}: {v:.3f}" for k, v in s["accuracy_by_difficulty"].items()))
+    return 0
+
+
+def _eval_split(args, cfg, tokenizer):
+    """The task's split (or a file-backed set, -k knobs applied) that `trmlab eval` scores."""
     from dataclasses import replace
 
     from .data import load_eval_set, load_splits
-    from .evaluation import evaluate
-    from .training.trainer import load_model
-    from .training.precision import pick_device
-    device = pick_device("auto")
-    model, cfg, tokenizer, meta = load_model(args.checkpoint, ema=not args.raw, device=device)
     knobs = dict(cfg.data.knobs)
     for item in args.knob:  # e.g. -k source=top1465: another set of the same task
         key, _, raw = item.partition("=")
@@ -136,81 +175,52 @@ def cmd_eval(args) -> int:
         knobs["data_dir"] = args.data_dir
     data_cfg = replace(cfg.data, knobs=knobs)
     if args.split == "all":  # every example of a file-backed set (e.g. top1465)
-        split = load_eval_set(data_cfg, "all", args.n or 10**9, tokenizer)
-    else:
-        data_cfg = replace(data_cfg, **{f"n_{s}": 0 for s in ("train", "dev", "test", "ood") if s != args.split})
-        if args.n:
-            setattr(data_cfg, f"n_{args.split}", args.n)
-        split = load_splits(data_cfg, splits=(args.split,), tokenizer=tokenizer)[1][args.split]
-    result = evaluate(model, split, tokenizer, steps=args.steps or None, device=device,
-                      batch_size=cfg.train.eval_batch_size, precision=cfg.train.precision)
-    s = result.summary()
-    print(f"{args.checkpoint} (step {meta['step']}, {meta['params']:,} params) on {cfg.data.task}/{args.split}, "
-          f"{s['n']} examples: accuracy {s['accuracy']:.3f} after {result.steps} step(s)")
-    if "cell_accuracy" in s:
-        print(f"cell accuracy {s['cell_accuracy']:.3f}; by supervision step: "
-              + " ".join(f"{i + 1}:{a:.3f}" for i, a in enumerate(s["cell_accuracy_by_step"])))
-    if result.steps > 1:
-        print("accuracy by supervision step: " + " ".join(f"{i + 1}:{a:.3f}" for i, a in enumerate(s["accuracy_by_step"])))
-        print(f"halting: mean step {s['mean_halt_step']:.2f}, never {s['never_halted']:.1%}, "
-              f"accuracy at halt {s['accuracy_at_halt']:.3f}")
-        print("state residual |f(s)-s|/|f(s)| by step (0 at a fixed point): "
-              + " ".join(f"{i + 1}:{r:.3g}" for i, r in enumerate(s["residual_by_step"])))
-    print("accuracy by difficulty: " + ", ".join(f"{k}: {v:.3f}" for k, v in s["accuracy_by_difficulty"].items()))
-    return 0
+        return load_eval_set(data_cfg, "all", args.n or 10**9, tokenizer)
+    data_cfg = replace(data_cfg, **{f"n_{s}": 0 for s in ("train", "dev", "test", "ood") if s != args.split})
+    if args.n:
+        setattr(data_cfg, f"n_{args.split}", args.n)
+    return load_splits(data_cfg, splits=(args.split,), tokenizer=tokenizer)[1][args.split]
 
 
 def cmd_solve(args) -> int:
-    from .data import TooLongError
-    from .evaluation.evaluate import board_text
+    from .evaluation.think import think
+    from .hub import load_any
     from .tasks.grid import render
-    from .training.trainer import load_model
-    model, cfg, tokenizer, _ = load_model(args.checkpoint)
-    ids = _encode_question(tokenizer, args.question)
-    limit = getattr(cfg.model, "question_len", 0) or cfg.data.max_question_len  # the LM has no fixed width
-    if len(ids) > limit:
-        raise TooLongError(f"question has {len(ids)} tokens; this model reads at most {limit}")
-    cols = 0
-    if cfg.model.answer_len == 0:  # a grid puzzle: the question is the whole board, row-major
-        from .data import make_data_task
-        rows, cols = make_data_task(cfg.data).shape()
-        if len(ids) != rows * cols:
-            raise ValueError(f"a {cfg.data.task} board has {rows * cols} cells ({rows}x{cols}, row-major); "
-                             f"got {len(ids)} characters")
-    width = cfg.model.fixed_question_width or len(ids)
-    question = torch.zeros(1, width, dtype=torch.long)
-    question[0, :len(ids)] = torch.tensor(ids)
-    batch = {"question": question, "question_len": torch.tensor([len(ids)])}
+    model, cfg, tokenizer, _ = load_any(args.checkpoint)
     if not cfg.model.recursive:
         print("solve shows the reasoner's steps; this checkpoint is a "
               f"{cfg.model.kind}", file=sys.stderr)
-    out = model.predict(batch, args.steps or None)
+    thinking = think(model, cfg, tokenizer, args.question, args.steps or None)
     print(args.question)
-    halts = out.get("halt_logits")
-    for step, tokens in enumerate(out["tokens"]):
-        answer = tokenizer.decode(tokens[0]) if not cols else board_text(tokens[0], tokenizer)
-        line = f"step {step + 1:3d}: {answer!r}" if not cols else f"step {step + 1:3d}:"
-        if halts is not None:
-            line += f"   halt probability {torch.sigmoid(halts[step, 0]).item():.3f}"
-        if "residuals" in out:
-            line += f"   residual {out['residuals'][step, 0].item():.3g}"
+    for step in thinking.steps:
+        line = f"step {step.number:3d}:" + ("" if thinking.grid_shape else f" {step.answer!r}")
+        if step.halt_prob is not None:
+            line += f"   halt probability {step.halt_text}"
+        if step.residual is not None:
+            line += f"   residual {step.residual:.3g}"
         print(line)
-        if cols:
-            print("\n".join("    " + row for row in render(answer, cols)))
+        if thinking.grid_shape:
+            print("\n".join("    " + row for row in render(step.answer, thinking.grid_shape[1])))
     return 0
 
 
-def _encode_question(tokenizer, text: str) -> list[int]:
-    """Token ids of a question typed by a user; what the model cannot read is an error."""
-    from .tokenizer import UNK
-    if not text.strip():
-        raise ValueError("the question is empty")
-    ids = tokenizer.encode(text)
-    unknown = sorted({c for c in text if UNK in tokenizer.encode(c)})
-    if unknown:
-        raise ValueError(f"the question has characters this model's tokenizer does not know: "
-                         f"{''.join(unknown)!r}")
-    return ids
+def cmd_demo(args) -> int:
+    from .demo import launch
+    launch(args.checkpoint, host=args.host, port=args.port)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .hub import export
+    out = export(args.checkpoint, args.out, force=args.force, license=args.license)
+    print(f"exported to {out}: " + ", ".join(sorted(p.name for p in out.iterdir())))
+    return 0
+
+
+def cmd_push(args) -> int:
+    from .hub import push
+    print(push(args.folder, args.repo_id, private=args.private, token=args.token))
+    return 0
 
 
 def _count(text: str) -> int:
@@ -240,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", help="comma-separated training seeds instead of the study's, e.g. 0,1,2")
     p.add_argument("--steps", type=_count, default=0, help="optimiser steps per cell instead of the study's")
     p.add_argument("--report-only", action="store_true", help="report the finished cells; train nothing")
+    p.add_argument("--log", choices=LOG_KINDS, help="tensorboard: every cell's curves also as TensorBoard "
+                   "events (tensorboard --logdir OUT/STUDY shows the whole study)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_study)
 
@@ -250,10 +262,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs", help="parent folder of the run (default: runs)")
     p.set_defaults(func=cmd_train)
 
+    model_help = "a checkpoint (.safetensors), run folder, exported folder or Hub repo id"
     p = sub.add_parser("eval", help="evaluate a checkpoint")
-    p.add_argument("checkpoint", type=Path)
-    p.add_argument("--split", default="dev", choices=["train", "dev", "test", "ood", "all"],
-                   help="all: every example of a file-backed set, e.g. -k source=top1465")
+    p.add_argument("checkpoint", help=model_help)
+    p.add_argument("--split", choices=["train", "dev", "test", "ood", "all"],
+                   help="default dev; all: every example of a file-backed set, e.g. -k source=top1465")
+    p.add_argument("--file", type=Path, help='your own questions: JSONL of {"question", "answer"} '
+                   "(GSM8K's '#### N' answers too)")
     p.add_argument("-k", "--knob", action="append", default=[], metavar="NAME=VALUE",
                    help="change a task knob for this evaluation, e.g. -k source=diabolical (repeatable)")
     p.add_argument("--data-dir", help="folder of the real data sets (default: $TRMLAB_DATA_DIR)")
@@ -263,10 +278,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("solve", help="print the reasoner's answer after every supervision step")
-    p.add_argument("checkpoint", type=Path)
+    p.add_argument("checkpoint", help=model_help)
     p.add_argument("question")
     p.add_argument("--steps", type=_count, default=0, help="supervision steps (default: the model's N_sup)")
     p.set_defaults(func=cmd_solve)
+
+    p = sub.add_parser("demo", help="a web page that shows the answer after every step (Gradio)")
+    p.add_argument("checkpoint", help=model_help)
+    p.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("export", help="write a checkpoint as a Hugging Face Hub model folder")
+    p.add_argument("checkpoint", help="a training checkpoint (.safetensors) or a run folder (its best checkpoint)")
+    p.add_argument("--out", required=True, help="the folder to write (must not exist, unless --force)")
+    p.add_argument("--force", action="store_true", help="replace an existing folder")
+    p.add_argument("--license", default="mit", help="the model card's license (default mit)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("push", help="upload an exported folder to the Hugging Face Hub")
+    p.add_argument("folder", type=Path)
+    p.add_argument("repo_id", help="OWNER/NAME; created if it does not exist")
+    p.add_argument("--private", action="store_true", help="create the repo private")
+    p.add_argument("--token", help="a Hub token (default: huggingface_hub's login or $HF_TOKEN)")
+    p.set_defaults(func=cmd_push)
 
     from .tasks.cli import add_data_parser
     add_data_parser(sub)

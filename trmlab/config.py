@@ -38,6 +38,9 @@ class DataConfig:
             "bpe_vocab_size": at_least(5)})
 
 
+LOG_KINDS = ("jsonl", "tensorboard")  # train.log: jsonl = metrics.jsonl only
+
+
 @dataclass
 class TrainConfig:
     steps: int = 2000
@@ -65,6 +68,7 @@ class TrainConfig:
     device: str = "auto"
     threads: int = 0  # 0 = torch's default
     nonfinite: str = "stop"  # a NaN/inf loss or gradient: "stop" (exit 2), or "skip" the step and count it
+    log: str = "jsonl"  # or "tensorboard": curves also as TensorBoard events beside metrics.jsonl
 
     def __post_init__(self):
         check_fields("train", self, {
@@ -77,7 +81,7 @@ class TrainConfig:
             "precision": one_of("bf16", "fp32"), "seed": at_least(0), "eval_every": at_least(1),
             "eval_batch_size": at_least(1), "eval_steps": at_least(0), "checkpoint_every": at_least(1),
             "log_every": at_least(1), "device": DEVICE, "threads": at_least(0),
-            "nonfinite": one_of("stop", "skip")})
+            "nonfinite": one_of("stop", "skip"), "log": one_of(*LOG_KINDS)})
 
 
 DEVICE = Rule(lambda v: re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", v) is not None,

@@ -30,9 +30,10 @@ from .blocks import Context, Rotary, Stack, attention_bias, linear, rms_norm, st
 from .config import ReasonerConfig
 from .losses import answer_loss, exactly_right
 from .recursion import state_residual
+from .pretrained import PretrainedMixin
 
 
-class RecursiveReasoner(nn.Module):
+class RecursiveReasoner(PretrainedMixin, nn.Module):
     def __init__(self, cfg: ReasonerConfig, vocab_size: int):
         super().__init__()
         if cfg.mixer == "mlp" and cfg.question_len <= 0:

@@ -17,9 +17,10 @@ from ..tokenizer import EOS, PAD, SEP
 from .blocks import Context, Rotary, Stack, attention_bias, linear, stack_forward_flops, stream_dtype
 from .config import TransformerConfig
 from .losses import answer_loss
+from .pretrained import PretrainedMixin
 
 
-class TransformerLM(nn.Module):
+class TransformerLM(PretrainedMixin, nn.Module):
     def __init__(self, cfg: TransformerConfig, vocab_size: int):
         super().__init__()
         if cfg.mixer != "attention":

@@ -224,11 +224,19 @@ def _finished(cell: Cell) -> bool:
     if not path.exists():
         return False
     done = json.loads(path.read_text())
-    # Read back through RunConfig, so a field added to the code since (with its default) still matches.
-    if RunConfig.from_dict(done["run_config"]).to_dict() != cell.cfg.to_dict() or done["eval_steps"] != cell.eval_steps:
+    # Read back through RunConfig, so a field added to the code since (with its default) still matches;
+    # train.log only says where the curves also go, so a finished cell stays finished when it changes.
+    if (_without_log(RunConfig.from_dict(done["run_config"])) != _without_log(cell.cfg)
+            or done["eval_steps"] != cell.eval_steps):
         raise ValueError(f"{path} was made with a different config than the study now asks for; "
                          f"delete {cell.run_dir} or give the study another name")
     return True
+
+
+def _without_log(cfg: RunConfig) -> dict:
+    d = cfg.to_dict()
+    d["train"].pop("log")
+    return d
 
 
 def _run_cells(cells: list[Cell], jobs: int, progress: bool, desc: str = "study cells") -> None:

@@ -31,6 +31,7 @@ from . import distributed
 from .objectives import make_objective
 from .optim import EMA, lr_at, make_optimizer, sign_sgd_
 from .precision import autocast, compile_networks, pick_device
+from .tracking import make_tracker
 
 
 class NonFiniteError(RuntimeError):
@@ -93,6 +94,8 @@ class Trainer:
         self.best_dev = -1.0
         self.history: list[dict] = []
         self.last_good = "none written yet"  # the checkpoint a failed run can resume from
+        self.tracker = None  # TensorBoard (train.log), opened by run()
+        self.resumed = False
 
     # ----- checkpoints -----
     def state(self) -> tuple[dict, dict]:
@@ -143,6 +146,7 @@ class Trainer:
         # Drop records written after this checkpoint (a crash between log and save).
         self.history = [h for h in self.history if h.get("step", 0) <= self.step]
         self._metrics_path().write_text("".join(json.dumps(h) + "\n" for h in self.history))
+        self.resumed = True
 
     # ----- the loop -----
     def _metrics_path(self) -> Path:
@@ -154,6 +158,8 @@ class Trainer:
             return
         with open(self._metrics_path(), "a") as f:
             f.write(json.dumps(record) + "\n")
+        if self.tracker:
+            self.tracker.write(record)
 
     def train_step(self) -> tuple[float, dict]:
         t = self.cfg.train
@@ -217,6 +223,15 @@ class Trainer:
             self.cfg.save(self.run_dir / "config.json")
             if self.step == 0:  # a fresh run: metrics of a run killed before its first checkpoint go
                 self._metrics_path().unlink(missing_ok=True)
+            self.tracker = make_tracker(t.log, self.run_dir, self.cfg, self.step if self.resumed else None)
+        try:
+            return self._loop()
+        finally:
+            if self.tracker:
+                self.tracker.close()
+
+    def _loop(self) -> TrainResult:
+        t = self.cfg.train
         bar = tqdm(total=t.steps, initial=self.step, desc=self.cfg.name, disable=not self.progress,
                    unit="step", dynamic_ncols=True)
         window: list = []
@@ -265,6 +280,7 @@ class Trainer:
         halted = sum(s.get("halted", 0) for _, s in window)
         if halted:
             rec["mean_halt_step"] = sum(s["halt_steps_sum"] for _, s in window) / halted
+            rec["halt_rate"] = halted / sum(s["rows"] for _, s in window)  # share of rows that stopped
         if self.totals.get("nonfinite_skipped"):
             rec["nonfinite_skipped"] = self.totals["nonfinite_skipped"]
         return rec

@@ -1,0 +1,108 @@
+"""Watch a model think: its answer after every supervision step, with the halting probability.
+
+One function, `think`, computes the steps; `trmlab solve` prints them and `trmlab demo`
+draws them, so both always show the same numbers. Questions that the model cannot read
+(empty, longer than its question field, characters its tokenizer does not know, a board
+of the wrong size) raise `QuestionError` with a message meant for the user.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..tokenizer import UNK
+
+
+class QuestionError(ValueError):
+    """A question this model cannot read; the message says why, `reason` names the kind
+    (empty, unknown characters, too long, board size) for counting."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass
+class Step:
+    number: int  # 1-based supervision step
+    answer: str  # decoded answer (a grid: the whole board, row-major, '?' for a special token)
+    halt_prob: float | None  # sigmoid of the halting logit; None for a model without a halting head
+    residual: float | None = None  # |f(s) - s| / |f(s)| of this step's state (0 at a fixed point)
+
+    @property
+    def halt_text(self) -> str:
+        """The probability as `trmlab solve` and the demo show it."""
+        return "" if self.halt_prob is None else f"{self.halt_prob:.3f}"
+
+
+@dataclass
+class Thinking:
+    question: str  # as the model read it (a pasted board: its line breaks removed)
+    steps: list[Step]
+    grid_shape: tuple[int, int] | None  # (rows, cols) for a grid model, None for text
+
+    @property
+    def halt_step(self) -> int | None:
+        """The first step whose halting probability passes 0.5 (where the head would stop), as in evaluation."""
+        return next((s.number for s in self.steps if s.halt_prob is not None and s.halt_prob > 0.5), None)
+
+
+def grid_shape(cfg) -> tuple[int, int] | None:
+    """(rows, cols) of a grid model's boards; None for a text model."""
+    if cfg.model.answer_len:
+        return None
+    from ..data import make_data_task
+    return make_data_task(cfg.data).shape()
+
+
+def encode_question(question: str, tokenizer, cfg, shape: tuple[int, int] | None = None) -> list[int]:
+    """Token ids of a question, or QuestionError saying why the model cannot read it."""
+    if not question.strip():
+        raise QuestionError("the question is empty", "empty")
+    ids = tokenizer.encode(question)
+    if UNK in ids:  # a char tokenizer maps characters outside its alphabet to <unk>: never guess
+        unknown = sorted({c for c in question if UNK in tokenizer.encode(c)})
+        raise QuestionError(f"this model's tokenizer does not know the character(s) "
+                            f"{' '.join(map(repr, unknown))}", "unknown characters")
+    if shape is not None:
+        rows, cols = shape
+        if len(ids) != rows * cols:
+            raise QuestionError(f"a board has {rows * cols} cells ({rows}x{cols}, row-major); got {len(ids)}",
+                                "board size")
+    limit = getattr(cfg.model, "question_len", 0) or cfg.data.max_question_len  # the LM has no fixed width
+    if len(ids) > limit:
+        raise QuestionError(f"the question has {len(ids)} tokens; this model reads at most {limit}", "too long")
+    return ids
+
+
+def board_input(text: str) -> str:
+    """A pasted board as one row-major string: line breaks and blank lines are dropped, every
+    other character is a cell (a maze's open cell is a space)."""
+    lines = [line for line in text.replace("\r", "").split("\n") if line.strip()]
+    return "".join(lines) if len(lines) > 1 else text.strip("\n")
+
+
+@torch.no_grad()
+def think(model, cfg, tokenizer, question: str, steps: int | None = None) -> Thinking:
+    """The model's answer after each of `steps` supervision steps (default: its trained N_sup;
+    more is allowed). A transformer LM has one step and no halting head."""
+    from .evaluate import board_text
+    shape = grid_shape(cfg)
+    if shape is not None:
+        question = board_input(question)
+    ids = encode_question(question, tokenizer, cfg, shape)
+    if steps is not None and steps < 1:
+        raise ValueError("steps must be at least 1")
+    device = next(model.parameters()).device
+    width = cfg.model.fixed_question_width or len(ids)
+    batch = {"question": torch.zeros(1, width, dtype=torch.long, device=device),
+             "question_len": torch.tensor([len(ids)], device=device)}
+    batch["question"][0, :len(ids)] = torch.tensor(ids)
+    out = model.predict(batch, steps if cfg.model.recursive else None)
+    halts, residuals = out.get("halt_logits"), out.get("residuals")
+    decode = (lambda t: board_text(t, tokenizer)) if shape else tokenizer.decode
+    return Thinking(question, [
+        Step(i + 1, decode(tokens[0].cpu()), None if halts is None else torch.sigmoid(halts[i, 0]).item(),
+             None if residuals is None else residuals[i, 0].item())
+        for i, tokens in enumerate(out["tokens"])], shape)

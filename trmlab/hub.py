@@ -1,0 +1,259 @@
+"""Share a model: export a checkpoint as a Hugging Face Hub folder, load one back, upload it.
+
+An exported folder follows the Hub's convention for PyTorch models (that of
+`huggingface_hub.PyTorchModelHubMixin`): `model.safetensors` (the EMA weights only),
+`config.json` (enough to rebuild the model: the run config, the vocabulary size, the
+tokenizer's kind), `tokenizer.json`, and a `README.md` model card whose metadata and
+results are read from the run's own files. `RecursiveReasoner.from_pretrained(x)` (and
+`TransformerLM`, `HRM`) loads a folder or a Hub repo id; every CLI command that takes a
+checkpoint takes either, via `load_any`.
+
+Local folders need nothing beyond the core install; repo ids and `push` need
+`huggingface_hub` (pip install 'trmlab[hub]').
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from .config import RunConfig
+from .model import build_model, count_params
+from .tokenizer import tokenizer_from_dict
+from .training.checkpoint import CheckpointError
+
+FORMAT = "trmlab-pretrained-v1"
+WEIGHTS, CONFIG, TOKENIZER, CARD = "model.safetensors", "config.json", "tokenizer.json", "README.md"
+REQUIRED = (CONFIG, WEIGHTS, TOKENIZER)
+REPO_ID = re.compile(r"[\w.-]+/[\w.-]+")
+MODEL_NAMES = {"reasoner": "recursive reasoner (TRM for text)", "hrm": "hierarchical reasoning model (HRM)",
+               "transformer": "decoder-only transformer LM"}
+
+
+def huggingface_hub():
+    try:
+        import huggingface_hub as hub
+    except ImportError:
+        raise ImportError("Hub repo ids and `trmlab push` need huggingface_hub: "
+                          "pip install 'trmlab[hub]'") from None
+    return hub
+
+
+# ---------------------------------------------------------------- loading
+def load_any(source: str | Path, *, ema: bool = True, device="cpu"):
+    """(model, RunConfig, tokenizer, meta) from a training checkpoint (.safetensors), a run
+    folder (its best checkpoint), an exported folder or a Hub repo id."""
+    from .training.trainer import load_model
+    path = training_checkpoint(source)
+    if path.is_file():
+        return load_model(path, ema=ema, device=device)
+    if not ema:
+        raise CheckpointError(f"{source}: an exported model holds the EMA weights only; "
+                              "the raw weights are in the training checkpoint")
+    return load_pretrained(source, device=device)
+
+
+def training_checkpoint(source: str | Path) -> Path:
+    """A run folder stands for its best checkpoint; any other path is itself."""
+    path = Path(source)
+    best = path / "checkpoints" / "best.safetensors"
+    return best if path.is_dir() and best.is_file() else path
+
+
+def load_pretrained(source: str | Path, *, device="cpu", **download):
+    """(model, RunConfig, tokenizer, meta) from an exported folder or a Hub repo id
+    (`download`: huggingface_hub.snapshot_download options, e.g. revision, token)."""
+    from safetensors.torch import load_file
+    folder = resolve(source, **download)
+    missing = [name for name in REQUIRED if not (folder / name).is_file()]
+    if missing:
+        raise CheckpointError(f"{folder} is not a complete trmlab model folder: "
+                              f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing")
+    config = _read_json(folder / CONFIG)
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise CheckpointError(f"{folder / CONFIG} is not a trmlab model config (format "
+                              f"{config.get('format') if isinstance(config, dict) else None!r})")
+    lacking = [key for key in ("run_config", "step") if key not in config]
+    if lacking:
+        raise CheckpointError(f"{folder / CONFIG} lacks {', '.join(lacking)}")
+    try:
+        cfg = RunConfig.from_dict(config["run_config"])
+        tokenizer = tokenizer_from_dict(_read_json(folder / TOKENIZER))
+        state = load_file(folder / WEIGHTS, device=str(device))
+        model = build_model(cfg.model, tokenizer.vocab_size, device)
+        model.load_state_dict(state)
+    except CheckpointError:
+        raise
+    except Exception as e:  # a damaged or mismatched file, whatever the library raises for it
+        raise CheckpointError(f"{folder}: the model cannot be rebuilt from its files: {e}") from e
+    meta = {"step": config["step"], "params": count_params(model), "totals": config.get("totals", {})}
+    return model.eval(), cfg, tokenizer, meta
+
+
+def resolve(source: str | Path, **download) -> Path:
+    """A local folder, or a Hub repo id downloaded into the Hub's cache."""
+    path = Path(source)
+    if path.is_dir():
+        return path
+    if path.exists() or not REPO_ID.fullmatch(str(source)):
+        raise CheckpointError(f"no checkpoint, run folder, exported folder or Hub repo id at {source}")
+    try:
+        return Path(huggingface_hub().snapshot_download(str(source), **download))
+    except ImportError:
+        raise
+    except Exception as e:  # offline, no such repo, no access: the library's own message says which
+        reason = " ".join(str(e).split())  # the library's message, on one line
+        raise CheckpointError(f"{source} is not a local folder and the Hub repo could not be read: {reason}") from e
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{path} is not readable JSON: {e}") from e
+
+
+# ---------------------------------------------------------------- export
+def export(checkpoint: str | Path, out: str | Path, *, force: bool = False, license: str = "mit") -> Path:
+    """Write the Hub folder of a training checkpoint; atomically (a temporary folder renamed
+    into place), so a failure never leaves a half-written model."""
+    from safetensors.torch import save_file
+
+    from .training.trainer import load_model
+    checkpoint, out = training_checkpoint(checkpoint), Path(out)
+    if out.exists() and not force:
+        raise FileExistsError(f"{out} already exists; choose another --out or pass --force to replace it")
+    model, cfg, tokenizer, meta = load_model(checkpoint)
+    params = count_params(model)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, tmp / WEIGHTS, metadata={"format": "pt"})
+        config = {"format": FORMAT, "library_name": "trmlab", "model_type": cfg.model.kind,
+                  "vocab_size": tokenizer.vocab_size, "tokenizer": {"kind": tokenizer.kind, "file": TOKENIZER},
+                  "params": params, "step": meta["step"], "totals": meta["totals"],
+                  "source_checkpoint": checkpoint.name, "run_config": cfg.to_dict()}
+        (tmp / CONFIG).write_text(json.dumps(config, indent=2) + "\n")
+        (tmp / TOKENIZER).write_text(json.dumps(tokenizer.to_dict()) + "\n")
+        (tmp / CARD).write_text(model_card(cfg, meta, params, run_evaluation(checkpoint, meta), license))
+        os.chmod(tmp, 0o755)
+        _swap_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _swap_into_place(new: Path, out: Path) -> None:
+    if not out.exists():
+        os.replace(new, out)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+    os.replace(out, old / out.name)
+    os.replace(new, out)
+    shutil.rmtree(old)
+
+
+def run_evaluation(checkpoint: Path, meta: dict) -> dict | None:
+    """The evaluation that `trmlab compare` (results.json) or a study (cell.json) wrote for
+    exactly this checkpoint: same model config and the evaluated checkpoint's step. Else the
+    dev accuracy the trainer measured at this step (metrics.jsonl). None if there is neither."""
+    run_dir = checkpoint.parent.parent  # <run>/checkpoints/<name>.safetensors
+    records = []
+    if (run_dir / "cell.json").is_file():
+        records.append(("study cell", json.loads((run_dir / "cell.json").read_text())))
+    if (run_dir.parent / "results.json").is_file():
+        results = json.loads((run_dir.parent / "results.json").read_text())
+        records += [(f"trmlab compare ({label})", m) for label, m in results.get("models", {}).items()]
+    for source, rec in records:
+        if rec.get("config") == meta["config"]["model"] and rec.get("best_checkpoint_step") == meta["step"]:
+            return {"source": source, "eval": rec["eval"]}
+    metrics = run_dir / "metrics.jsonl"
+    if metrics.is_file():
+        for line in metrics.read_text().splitlines():
+            rec = json.loads(line) if line.strip() else {}
+            if rec.get("step") == meta["step"] and "dev_accuracy" in rec:
+                return {"source": "the training log, metrics.jsonl", "dev_accuracy": rec["dev_accuracy"]}
+    return None
+
+
+# ---------------------------------------------------------------- the model card
+def model_card(cfg: RunConfig, meta: dict, params: int, evaluation: dict | None, license: str = "mit") -> str:
+    m, d, t = cfg.model, cfg.data, cfg.train
+    tags = ["trmlab", "reasoning", "recursive-reasoning" if m.recursive else "transformer", m.kind, d.task]
+    yaml = ["---", "library_name: trmlab", f"license: {license}", "tags:", *[f"- {tag}" for tag in tags], "---"]
+    knobs = {k: v for k, v in d.knobs.items() if k != "data_dir"}
+    arch = f"d_model {m.d_model}, {m.n_layers} layer(s), {m.n_heads} heads, {m.mixer} mixer"
+    if m.recursive:
+        arch += f"; n_latent {m.n_latent}, n_cycles {m.n_cycles}, N_sup {m.n_sup}, halting {m.halting}"
+    flops = meta["totals"].get("flops")
+    lines = [
+        *yaml, "",
+        f"# {cfg.name}", "",
+        f"A {MODEL_NAMES.get(m.kind, m.kind)} trained with trmlab on the task "
+        f"`{d.task}` {json.dumps(knobs)}, {d.tokenizer} tokenizer.", "",
+        "## Use", "",
+        "```python",
+        f"from trmlab.model import {'TransformerLM' if m.kind == 'transformer' else 'RecursiveReasoner'}",
+        f"model = {'TransformerLM' if m.kind == 'transformer' else 'RecursiveReasoner'}.from_pretrained(\"THIS_FOLDER_OR_REPO_ID\")",
+        "```", "",
+        "or `trmlab solve THIS_FOLDER_OR_REPO_ID \"question\"`, `trmlab demo THIS_FOLDER_OR_REPO_ID`, "
+        "`trmlab eval THIS_FOLDER_OR_REPO_ID --file questions.jsonl`.", "",
+        "## Model and training", "",
+        f"- parameters (counted): {params:,}",
+        f"- architecture: {arch}",
+        f"- training: {meta['step']} optimiser steps × batch {t.batch_size}, {t.optimizer} lr {t.lr}, "
+        f"{t.precision}, seed {t.seed}; these are the EMA weights at step {meta['step']}",
+        f"- training FLOPs (matmul, counted by the trainer): {flops:.3g}" if flops else
+        "- training FLOPs: not recorded in the checkpoint",
+        "", "## Results", "", *_results(evaluation, m), "",
+    ]
+    return "\n".join(lines)
+
+
+def _results(evaluation: dict | None, m) -> list[str]:
+    if evaluation is None:
+        return ["This run has no evaluation of this checkpoint: `trmlab compare` or a study evaluates "
+                "the best checkpoint on dev, test and OOD; until then no accuracy is claimed here."]
+    if "eval" not in evaluation:
+        return [f"Dev accuracy {evaluation['dev_accuracy']:.3f}, measured at this step during training "
+                f"({evaluation['source']}); the run has no test or OOD evaluation."]
+    ev = evaluation["eval"]
+    grid = any("cell_accuracy" in e for e in ev.values())
+    lines = [f"Measured by {evaluation['source']} on this checkpoint (exact match"
+             + (f", after the trained N_sup = {m.n_sup} supervision steps" if m.recursive else "") + "):", "",
+             "| split | examples | accuracy |" + (" cell accuracy |" if grid else ""),
+             "|---|---|---|" + ("---|" if grid else "")]
+    for split, e in ev.items():
+        cells = f" {e['cell_accuracy']:.3f} |" if "cell_accuracy" in e else ""
+        lines.append(f"| {split} | {e['n']} | {e['accuracy']:.3f} |{cells}")
+    curves = {s: e["accuracy_by_step"] for s, e in ev.items() if len(e.get("accuracy_by_step", [])) > 1}
+    if curves:
+        depth = max(len(c) for c in curves.values())
+        shown = sorted({s for s in (1, 2, 4, 8, 16, 32, 64, 128, 256) if s <= depth} | {min(m.n_sup, depth), depth})
+        lines += ["", f"Accuracy vs supervision steps (training used N_sup = {m.n_sup}; evaluation went further):", "",
+                  "| split | " + " | ".join(f"{s}" for s in shown) + " |", "|---|" + "---|" * len(shown)]
+        lines += [f"| {s} | " + " | ".join(f"{c[k - 1]:.3f}" if k <= len(c) else "" for k in shown) + " |"
+                  for s, c in curves.items()]
+        if "mean_halt_step" in ev.get("dev", {}):
+            lines += ["", f"Halting head (dev): mean stopping step {ev['dev']['mean_halt_step']:.2f}, never halted "
+                      f"{ev['dev']['never_halted']:.1%}, accuracy where it stops {ev['dev']['accuracy_at_halt']:.3f}."]
+    return lines
+
+
+# ---------------------------------------------------------------- upload
+def push(folder: str | Path, repo_id: str, *, private: bool = False, token: str | None = None) -> str:
+    """Upload an exported folder to the Hub (creating the repo); returns the commit URL."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CheckpointError(f"{folder} is not an exported folder (make one with `trmlab export`)")
+    if not REPO_ID.fullmatch(repo_id):
+        raise ValueError(f"{repo_id!r} is not a Hub repo id (owner/name)")
+    load_pretrained(folder)  # a folder that does not load back is never uploaded
+    api = huggingface_hub().HfApi(token=token)
+    api.create_repo(repo_id, private=private, exist_ok=True)
+    commit = api.upload_folder(folder_path=str(folder), repo_id=repo_id, commit_message="Upload trmlab model")
+    return str(getattr(commit, "commit_url", commit))
