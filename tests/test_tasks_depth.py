@@ -71,7 +71,7 @@ def test_phop_answers_follow_the_hops():
         for e in at("phop", p):
             m = re.fullmatch(r"([a-z]+)(?:, (\d+) hops| hop (\d+))", e.question)
             seq, hops = m[1], int(m[2] or m[3])
-            assert hops == p == e.difficulty and len(seq) == 24 and set(seq) <= set("abcd")
+            assert hops == p == e.difficulty and len(seq) == 16 and set(seq) <= set("abcd")
             assert follow_hops(seq, p) == e.answer
 
 

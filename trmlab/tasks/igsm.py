@@ -1,18 +1,28 @@
 """Symbolic i-GSM: a small dependency graph of quantities computed mod a prime
 (Ye et al. 2024, "Physics of language models 2.1"; the symbolic form of Saunshi et al. 2025).
 
-    K#D := 3. B#E := K#D * F#A. F#A := 6. J#C := B#E. H#G := J#C - K#D. B#E?  -> 4
+    F#Y := 4. W#E := Q#O * S#I. S#I := F#Y. Q#O := S#I. G#R := 5. X#A := Q#O + F#Y. W#E?  -> 2
 
-Each quantity is named `X#Y` and defined once: as a constant (1..modulus-1), a
-copy of another quantity, or the sum, difference or product of two, all mod
-`modulus` (a prime; products only of nonzero values, which keeps the answers
-near uniform: chance about 1 / modulus). The
-statements are listed in random order, so reading one means finding the
-definitions it uses. A quantity's depth is 0 for a constant, else one more than
-its deepest input; the question asks for a quantity of depth = difficulty. The
-graph always has `n_nodes` quantities, so deeper questions are not longer, only
-deeper: the quantities off the asked one's path are distractors (some of them
-deeper than it). The OOD split asks for deeper quantities.
+Each quantity is named `X#Y` and defined once: as a constant (1..modulus-1), a copy
+of another quantity, or the sum, difference or product of two, all mod `modulus` (a
+prime; products only of nonzero values, which keeps the answers near uniform: chance
+about 1 / modulus). The statements are listed in random order, so reading one means
+finding the definitions it uses. A quantity's depth is 0 for a constant, else one
+more than its deepest input; the question asks for a quantity of depth = difficulty.
+The graph always has `n_nodes` quantities, so deeper questions are not longer, only
+deeper: the quantities off the asked one's path are distractors (some of them deeper
+than it). The OOD split asks for deeper quantities. The majority answer covers 16.4%
+of 2000 training questions (seed 0).
+
+Measured on the 2-core CPU (one thread, seed 0, the default preset's training settings:
+batch 64, lr 2e-3): the one small model tried did not learn it within the budget.
+
+    trmlab train --task igsm --model transformer -o model.d_model=64 -o train.steps=1500 -o train.threads=1 --seed 0
+
+- 2-layer transformer LM, d=64, 119,168 parameters, 1500 steps (~140 s of CPU), run with
+  -o data.knobs.n_nodes=6 before 6 became the default: test 0.274 (depth 1: 0.331,
+  2: 0.236, 3: 0.253), OOD 0.256; dev accuracy had stopped rising (0.298 at step 1000,
+  0.296 at 1500). Start from fewer nodes, a smaller modulus or far longer training.
 """
 from __future__ import annotations
 
@@ -40,7 +50,7 @@ class IGSM(ProceduralTask):
 
     train_difficulty: tuple[int, int] = (1, 3)
     ood_difficulty: tuple[int, int] = (4, 5)
-    n_nodes: int = 7
+    n_nodes: int = 6
     modulus: int = 7
 
     def generate(self, rng: random.Random, difficulty: int) -> Example:

@@ -1,18 +1,29 @@
 """p-hop induction over a short sequence of a small alphabet (Sanford et al. 2024; Saunshi et al. 2025).
 
-    dbdbadddcdadccdbcaccaacd, 2 hops  -> a
+    ddacadddcacaacdc, 2 hops  -> c
 
 Start at the last token. One hop: find the previous occurrence of the current
 token and move to the token right after it. After p hops the answer is the token
-reached. In the example the last token is d (position 23, from 0); the d before
-it is at 14, so hop 1 lands on b at 15; the b before that is at 3, so hop 2 lands
-on a at 4. The solution field lists the positions visited ("23:d 15:b 4:a").
+reached. In the example the last token is c (position 15, from 0); the c before
+it is at 13, so hop 1 lands on d at 14; the d before that is at 7, so hop 2 lands
+on c at 8. The solution field lists the positions visited ("15:c 14:d 8:c").
 
 Difficulty = p. A sequence is kept only if every hop is defined and strictly moves
 left (the previous occurrence is not the token just before the current one), so
 p hops are p real look-ups; sequences are otherwise uniform. The answer is one
 letter, so chance is about 1 / alphabet: `trmlab data stats phop` prints the
-measured majority-answer rate. The OOD split asks for more hops than training.
+measured majority-answer rate (27.9% on 2000 training questions, 26.3% OOD, seed 0).
+The OOD split asks for more hops than training.
+
+Measured on the 2-core CPU (one thread, seed 0, the default preset's training settings:
+batch 64, lr 2e-3):
+
+    trmlab train --task phop --model transformer -o model.d_model=64 -o train.steps=4000 -o train.threads=1 --seed 0
+
+- 2-layer transformer LM, d=64, 119,168 parameters, 4000 steps (~116 s of CPU): test 0.866
+  (p=1: 0.994, p=2: 0.787, p=3: 0.820), OOD (p=4, 5) 0.356, near chance.
+- The same model at the earlier default length 24, 1500 steps: test 0.334 (p=1: 0.368),
+  OOD 0.302; hence the default length of 16.
 """
 from __future__ import annotations
 
@@ -44,7 +55,7 @@ class PHop(ProceduralTask):
 
     train_difficulty: tuple[int, int] = (1, 3)
     ood_difficulty: tuple[int, int] = (4, 5)
-    length: int = 24
+    length: int = 16
     alphabet_size: int = 4
 
     @property
