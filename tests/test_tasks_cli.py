@@ -17,7 +17,7 @@ def run(*argv):
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch):
     monkeypatch.delenv("TRMLAB_DATA_DIR", raising=False)
-    monkeypatch.setattr("trmlab.tasks.gsm8k.hub_available", lambda: False)
+    monkeypatch.setattr("trmlab.tasks.real.gsm8k.hub_available", lambda: False)
     (tmp_path / "gsm8k").mkdir()
     rows = [{"question": f"Case {i}: Ann has {i} pens and buys 2. How many pens does she have?",
              "answer": f"{i}+2 = <<{i}+2={i + 2}>>{i + 2}\n#### {i + 2}"} for i in range(300)]

@@ -54,7 +54,7 @@ def _fit_layout(cfg: RunConfig) -> None:
     """A grid task reads its answer in place, a text task in answer slots: switch a preset made
     for the other kind (`trmlab train --task sudoku` from the text default)."""
     from .tasks import make_task
-    from .tasks.grid import GridTask
+    from .tasks.grid.base import GridTask
     task = make_task(cfg.data.task)
     if isinstance(task, GridTask) and cfg.data.answer_len:
         rows, cols = task.shape()
@@ -154,7 +154,7 @@ def cmd_eval(args) -> int:
 def cmd_solve(args) -> int:
     from .data import TooLongError
     from .evaluation.evaluate import board_text
-    from .tasks.grid import render
+    from .tasks.grid.base import render
     from .training.trainer import load_model
     model, cfg, tokenizer, _ = load_model(args.checkpoint)
     if not cfg.model.recursive:

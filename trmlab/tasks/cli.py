@@ -19,7 +19,7 @@ from collections import Counter
 
 from . import SPLITS, ProceduralTask, RealTask, make_task, task_names
 from .base import _REGISTRY
-from .real import ENV_VAR
+from .real.base import ENV_VAR
 
 ERRORS = (ValueError, FileNotFoundError, ImportError, OSError, KeyError)
 
@@ -107,7 +107,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_show(args) -> int:
-    from .grid import GridTask, render
+    from .grid.base import GridTask, render
     task = task_from_args(args)
     for i, ex in enumerate(task.examples(args.split, args.n, args.seed), 1):
         print(f"[{args.split} #{i}] difficulty {ex.difficulty}")

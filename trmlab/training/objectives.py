@@ -21,7 +21,7 @@ import torch
 
 from ..data import EncodedSplit, IndexStream
 from ..model.losses import exactly_right
-from ..tasks.grid import apply_augmentations
+from ..tasks.grid.base import apply_augmentations
 
 
 class TeacherForcing:

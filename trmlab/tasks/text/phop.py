@@ -31,7 +31,7 @@ import random
 import string
 from dataclasses import dataclass
 
-from .base import Example, ProceduralTask, register
+from ..base import Example, ProceduralTask, register
 
 TEMPLATES = ["{s}, {p} hops", "{s} hop {p}"]
 

@@ -33,7 +33,7 @@ import random
 import string
 from dataclasses import dataclass
 
-from .base import Example, ProceduralTask, register
+from ..base import Example, ProceduralTask, register
 from .templates import OBJECTS, people, phrase
 
 SYMBOLS = {"const": ["{a} = {k}."], "copy": ["{a} = {b}."], "+": ["{a} = {b} + {k}."], "-": ["{a} = {b} - {k}."],

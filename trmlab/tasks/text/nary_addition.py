@@ -26,7 +26,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .base import Example, ProceduralTask, register
+from ..base import Example, ProceduralTask, register
 
 
 @register("nary_addition")

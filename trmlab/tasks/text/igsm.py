@@ -30,7 +30,7 @@ import random
 import string
 from dataclasses import dataclass
 
-from .base import Example, ProceduralTask, register
+from ..base import Example, ProceduralTask, register
 
 OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}
 
