@@ -6,7 +6,7 @@ import random
 import numpy as np
 import pytest
 
-from trmlab.tasks.arc import (ALPHABET, IDENTITY, SIZE, ARC, augment, decode_canvas, encode_canvas,
+from trmlab.tasks.grid.arc import (ALPHABET, IDENTITY, SIZE, ARC, augment, decode_canvas, encode_canvas,
                               invert, parse_solution, pass_at_k, sample_augmentations, score_arc,
                               vote)
 from trmlab.tasks.base import Example
@@ -90,7 +90,7 @@ def test_every_augmentation_inverts_exactly(shape):
 
 
 def test_dihedral_order_matches_grid_permutations():
-    from trmlab.tasks.grid import dihedral_permutations
+    from trmlab.tasks.grid.base import dihedral_permutations
     grid = _grid(4, 4, seed=3)
     flat = np.array(grid).reshape(-1)
     for d, perm in enumerate(dihedral_permutations(4, 4).numpy()):

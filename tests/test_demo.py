@@ -12,7 +12,7 @@ import pytest
 from trmlab.cli import main
 from trmlab.demo import Demo
 from trmlab.evaluation.think import think
-from trmlab.tasks.grid import render
+from trmlab.tasks.grid.base import render
 
 QUESTION = "Ann has 3 pens. She buys 2 more. How many pens does Ann have?"
 ROW = re.compile(r'<td class="answer" data-answer="([^"]*)">.*?<td class="halt">([\d.]+)</td>')

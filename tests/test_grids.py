@@ -11,7 +11,7 @@ from trmlab.evaluation import board_samples, evaluate
 from trmlab.model import HRMConfig, ReasonerConfig, build_model, count_params
 from trmlab.model.losses import answer_loss
 from trmlab.tasks import Example
-from trmlab.tasks.sudoku import fits, is_solution
+from trmlab.tasks.grid.sudoku import fits, is_solution
 from trmlab.tokenizer import PAD, CharTokenizer
 from trmlab.training.objectives import DeepSupervision
 from trmlab.training.trainer import Trainer

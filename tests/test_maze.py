@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-import trmlab.tasks.maze  # noqa: F401  (registers the task)
+import trmlab.tasks.grid.maze  # noqa: F401  (registers the task)
 from trmlab.tasks.base import make_task
-from trmlab.tasks.grid import apply_augmentations
-from trmlab.tasks.real import DataFormatError
+from trmlab.tasks.grid.base import apply_augmentations
+from trmlab.tasks.real.base import DataFormatError
 from trmlab.tokenizer import CharTokenizer
 
 

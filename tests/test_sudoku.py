@@ -9,8 +9,8 @@ import torch
 from trmlab.tasks import DataFormatError, make_task
 from trmlab.tasks import sudoku as S
 from trmlab.tasks.base import in_split
-from trmlab.tasks.grid import apply_augmentations
-from trmlab.tasks.real import ENV_VAR
+from trmlab.tasks.grid.base import apply_augmentations
+from trmlab.tasks.real.base import ENV_VAR
 from trmlab.tokenizer import CharTokenizer
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

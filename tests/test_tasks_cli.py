@@ -17,7 +17,7 @@ def run(*argv):
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch):
     monkeypatch.delenv("TRMLAB_DATA_DIR", raising=False)
-    monkeypatch.setattr("trmlab.tasks.gsm8k.hub_available", lambda: False)
+    monkeypatch.setattr("trmlab.tasks.real.gsm8k.hub_available", lambda: False)
     (tmp_path / "gsm8k").mkdir()
     rows = [{"question": f"Case {i}: Ann has {i} pens and buys 2. How many pens does she have?",
              "answer": f"{i}+2 = <<{i}+2={i + 2}>>{i + 2}\n#### {i + 2}"} for i in range(300)]
@@ -44,6 +44,7 @@ def test_stats_procedural_and_real(capsys, data_dir):
     assert run("stats", "comparison", "--n", "200", "-k", "train_difficulty=4") == 0
     out = capsys.readouterr().out
     assert "difficulty: 4: 200" in out and "question tokens (char)" in out and "(bpe, vocab" in out
+    assert "majority answer: " in out  # the chance level of a constant guess
     assert run("stats", "gsm8k", "--data-dir", str(data_dir), "-k", "max_chars=64", "--split", "dev") == 0
     out = capsys.readouterr().out
     assert "of 300 items pass the filter" in out and "rejected, question too long (chars)" in out

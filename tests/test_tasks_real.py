@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from trmlab.tasks import DataFormatError, make_task
-from trmlab.tasks import real
+from trmlab.tasks.real import base as real
 from trmlab.tasks.base import in_split, normalize_question
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -21,7 +21,7 @@ def offline(monkeypatch):
     monkeypatch.delenv(real.ENV_VAR, raising=False)
     monkeypatch.setattr(real, "hub_available", lambda: False)
     for module in ("gsm8k", "orca_math"):
-        monkeypatch.setattr(f"trmlab.tasks.{module}.hub_available", lambda: False)
+        monkeypatch.setattr(f"trmlab.tasks.real.{module}.hub_available", lambda: False)
 
 
 def gsm8k_line(i: int) -> dict:
@@ -61,7 +61,7 @@ def test_gsm8k_parses_answer_steps_and_solution(gsm8k_dir):
 def test_gsm8k_steps_are_lines_when_there_are_no_calculator_notes(tmp_path):
     path = write_jsonl(tmp_path / "t.jsonl", [{"question": "Q?", "answer": "First.\nThen.\nDone.\n#### 3"}])
     record = real.read_rows(path)
-    from trmlab.tasks.gsm8k import parse_gsm8k
+    from trmlab.tasks.real.gsm8k import parse_gsm8k
     r = parse_gsm8k(next(record))
     assert (r.answer, r.steps) == ("3", 3)
 

@@ -58,7 +58,7 @@ def _fit_layout(cfg: RunConfig) -> None:
     """A grid task reads its answer in place, a text task in answer slots: switch a preset made
     for the other kind (`trmlab train --task sudoku` from the text default)."""
     from .tasks import make_task
-    from .tasks.grid import GridTask
+    from .tasks.grid.base import GridTask
     task = make_task(cfg.data.task)
     if isinstance(task, GridTask) and cfg.data.answer_len:
         rows, cols = task.shape()
@@ -185,7 +185,7 @@ def _eval_split(args, cfg, tokenizer):
 def cmd_solve(args) -> int:
     from .evaluation.think import think
     from .hub import load_any
-    from .tasks.grid import render
+    from .tasks.grid.base import render
     model, cfg, tokenizer, _ = load_any(args.checkpoint)
     if not cfg.model.recursive:
         print("solve shows the reasoner's steps; this checkpoint is a "

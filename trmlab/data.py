@@ -144,7 +144,7 @@ class IndexStream:
 def make_data_task(cfg):
     """The task a DataConfig names, checked against the data layout it asks for."""
     from .tasks import make_task
-    from .tasks.grid import GridTask
+    from .tasks.grid.base import GridTask
 
     task = make_task(cfg.task, **{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.knobs.items()})
     grid = isinstance(task, GridTask)

@@ -188,7 +188,7 @@ def _board_text(question: str, shape) -> str:
     """A held-out question as it goes in the box (a board row by row)."""
     if shape is None:
         return question
-    from .tasks.grid import render
+    from .tasks.grid.base import render
     return "\n".join(render(question, shape[1]))
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..data import EncodedSplit, encode
 from ..tasks import Example
-from ..tasks.real import number_text
+from ..tasks.real.base import number_text
 from ..tokenizer import UNK
 from .think import QuestionError, board_input, encode_question, grid_shape
 

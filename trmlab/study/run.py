@@ -36,7 +36,7 @@ from ..data import load_eval_set, load_splits, make_data_task
 from ..evaluation import board_samples, evaluate
 from ..model import build_model, count_params, match_transformer
 from ..reporting.report import environment
-from ..tasks.real import ENV_VAR
+from ..tasks.real.base import ENV_VAR
 from ..training.distributed import connect, is_main
 from ..training.precision import pick_device
 from ..training.trainer import load_model

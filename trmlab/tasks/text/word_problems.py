@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .base import Example, ProceduralTask, register
+from ..base import Example, ProceduralTask, register
 from .templates import OBJECTS, Trace, people, phrase
 
 

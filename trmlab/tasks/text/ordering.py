@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .base import Example, ProceduralTask, normalize_answer, register
+from ..base import Example, ProceduralTask, normalize_answer, register
 from .templates import Trace, ordinal, people
 
 # (more, less, most, least)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .base import Example, ProceduralTask, normalize_answer, register
+from ..base import Example, ProceduralTask, normalize_answer, register
 from .templates import NONSENSE, people
 
 VERBS = [("sings", "sing"), ("naps", "nap"), ("hums", "hum"), ("runs", "run"), ("swims", "swim"),

@@ -36,8 +36,8 @@ from functools import cached_property
 
 import numpy as np
 
-from .base import SPLITS, Example, register
-from .grid import GridTask
+from ..base import SPLITS, Example, register
+from .base import GridTask
 
 SIZE = 30  # canvas side: the largest ARC grid
 BOUNDARY, PAD = "|", "."

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import torch
 
-from ..tokenizer import SPECIALS
-from .base import Task
+from ...tokenizer import SPECIALS
+from ..base import Task
 
 
 class GridTask(Task):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .base import SPLITS, Example, Task, in_split, normalize_answer, normalize_question, register
+from ..base import SPLITS, Example, Task, in_split, normalize_answer, normalize_question, register
 
 
 def import_reasoning_gym():

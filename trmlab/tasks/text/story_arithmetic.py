@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .base import Example, ProceduralTask, register
+from ..base import Example, ProceduralTask, register
 
 PEOPLE = [("Ann", "She"), ("Bo", "He"), ("Cy", "He"), ("Di", "She"), ("Ed", "He"),
           ("Flo", "She"), ("Gus", "He"), ("Ida", "She"), ("Max", "He"), ("Sue", "She")]

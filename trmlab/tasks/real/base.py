@@ -27,7 +27,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .base import SPLITS, Example, Task, in_split, normalize_answer, normalize_question
+from ..base import SPLITS, Example, Task, in_split, normalize_answer, normalize_question
 
 ENV_VAR = "TRMLAB_DATA_DIR"
 CALCULATOR_NOTE = re.compile(r"<<([^<>]*)>>")
@@ -189,7 +189,7 @@ class RecordFilter:
     max_answer: float | None = None  # largest |answer|
 
     def reject_reason(self, record: Record, ignore_steps: bool = False) -> str | None:
-        from ..tokenizer import CharTokenizer
+        from ...tokenizer import CharTokenizer
 
         if record.answer is None:
             return "no numeric final answer"

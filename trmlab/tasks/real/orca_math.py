@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .base import register
-from .real import (Record, RealTask, Row, fields_of, final_number, hub_available, read_hub, read_rows,
+from ..base import register
+from .base import (Record, RealTask, Row, fields_of, final_number, hub_available, read_hub, read_rows,
                    solution_steps, where)
 
 HUB_NAME = "microsoft/orca-math-word-problems-200k"

@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .base import SPLITS, Example, in_split, register
-from .grid import GridTask, dihedral_permutations
-from .real import ENV_VAR, DataFormatError
+from ..base import SPLITS, Example, in_split, register
+from ..real.base import ENV_VAR, DataFormatError
+from .base import GridTask, dihedral_permutations
 
 ALPHABET = "# SGo"
 HUB_REPO = "sapientinc/maze-30x30-hard-1k"

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .base import register
-from .real import DataFormatError, Record, RealTask, Row, fields_of, number_text, read_rows, where
+from ..base import register
+from .base import DataFormatError, Record, RealTask, Row, fields_of, number_text, read_rows, where
 
 OPERATORS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
              "/": lambda a, b: a / b, "^": lambda a, b: a ** b}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .base import Example, ProceduralTask, normalize_answer, register
+from ..base import Example, ProceduralTask, normalize_answer, register
 from .templates import OBJECTS, Trace, people, phrase
 
 COLORS = ["red", "blue", "green", "pink", "gray"]

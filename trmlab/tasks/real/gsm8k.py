@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .base import register
-from .real import (DataFormatError, Record, RealTask, Row, fields_of, hub_available, number_text,
+from ..base import register
+from .base import (DataFormatError, Record, RealTask, Row, fields_of, hub_available, number_text,
                    read_hub, read_rows, solution_steps, where)
 
 HUB_NAME, HUB_CONFIG = "openai/gsm8k", "main"

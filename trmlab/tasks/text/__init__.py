@@ -1,0 +1,3 @@
+"""Procedural text tasks, generated from a seed: word problems, arithmetic, ordering,
+comparison, syllogisms, and the tasks whose required depth grows with difficulty
+(nary_addition, phop, variable_chains, igsm). `templates.py`: names, objects, phrasing."""
