@@ -26,14 +26,14 @@ def curve(r: dict) -> str:
 def main(paths):
     runs = [json.load(open(p)) for p in paths]
     runs.sort(key=lambda d: (-d["settings"]["n_sup"], label(d), d["seed"]))
-    print("| run | seed | N_sup | best step | dev @N_sup | test @N_sup | OOD @N_sup | dev after 1/2/4/8/16 | "
+    print("| run | seed | N_sup | steps | best step | dev @N_sup | test @N_sup | OOD @N_sup | dev after 1/2/4/8/16 | "
           "test after 1/2/4/8/16 | OOD after 1/2/4/8/16 | train CPU s | train wall s | params |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for d in runs:
         b, k = d["eval"]["best"], d["settings"]["n_sup"]
         name = label(d)
         at = {s: b[s]["accuracy_by_step"][k - 1] for s in ("dev", "test", "ood")}
-        print(f"| {name} | {d['seed']} | {k} | {d['best_checkpoint_step']} | {at['dev']:.3f} | {at['test']:.3f} | "
+        print(f"| {name} | {d['seed']} | {k} | {d['settings']['steps']} | {d['best_checkpoint_step']} | {at['dev']:.3f} | {at['test']:.3f} | "
               f"{at['ood']:.3f} | {curve(b['dev'])} | {curve(b['test'])} | {curve(b['ood'])} | "
               f"{d['train']['cpu_s_incl_dev_evals']:.0f} | {d['train']['wall_s']:.0f} | {d['params']:,} |")
     print()
