@@ -173,3 +173,23 @@ def test_sup_curriculum_grows_the_steps_per_row(smoke_data):
     assert most.tolist() == [1] * 4
     objective.updates = 6
     assert objective._step_limits(4)[1].tolist() == [4] * 4
+
+
+def test_min_entropy_stop_reads_the_most_confident_step():
+    from trmlab.evaluation.evaluate import EvalResult
+    correct = torch.tensor([[True, False], [False, True], [False, False]])  # [S=3, N=2]
+    entropy = torch.tensor([[0.5, 2.0], [1.0, 0.1], [0.2, 3.0]])  # example 0 most sure at step 3, example 1 at 2
+    r = EvalResult(correct, torch.tensor([4, 4]), ["", ""], torch.tensor([1, 2]), entropy=entropy)
+    h = r.halting()
+    assert h["mean_min_entropy_step"] == 2.5 and h["accuracy_at_min_entropy"] == 0.5
+    assert h["min_entropy_step_by_difficulty"] == {1: 3.0, 2: 2.0}
+
+
+def test_stagger_desynchronises_the_rows(smoke_data):
+    data = smoke_data[1]["train"]
+    model = _model(smoke_data, halting="fixed", n_sup=3, stagger=True)
+    objective = DeepSupervision(model, data, IndexStream(len(data), seed=0), 6, "cpu")
+    objective.step()
+    assert objective.carry["max_steps"].tolist() == [1, 2, 3, 1, 2, 3]
+    objective.step()  # rows 0 and 3 were refilled after one step: now with the full N_sup
+    assert objective.carry["max_steps"].tolist() == [3, 2, 3, 3, 2, 3]

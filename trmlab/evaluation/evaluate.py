@@ -29,6 +29,7 @@ class EvalResult:
     cells: torch.Tensor | None = None  # [S, N] float: share of scored cells right (grids only)
     fill: torch.Tensor | None = None  # [S, N] float: share right of the cells the answer changes
     residual: torch.Tensor | None = None  # [S, N] float: |f(s) - s| / |f(s)| of each iteration
+    entropy: torch.Tensor | None = None  # [S, N] float: the answer distribution's mean entropy
 
     @property
     def steps(self) -> int:
@@ -54,10 +55,16 @@ class EvalResult:
         S, N = self.correct.shape
         stop = self.halt_step.clamp(max=S) - 1
         at_halt = self.correct[stop, torch.arange(N)].float()
-        return {"mean_halt_step": self.halt_step.clamp(max=S).float().mean().item(),
-                "never_halted": (self.halt_step > S).float().mean().item(),
-                "accuracy_at_halt": at_halt.mean().item() if N else 0.0,
-                "halt_step_by_difficulty": mean_by(self.difficulty, self.halt_step.clamp(max=S).float())}
+        out = {"mean_halt_step": self.halt_step.clamp(max=S).float().mean().item(),
+               "never_halted": (self.halt_step > S).float().mean().item(),
+               "accuracy_at_halt": at_halt.mean().item() if N else 0.0,
+               "halt_step_by_difficulty": mean_by(self.difficulty, self.halt_step.clamp(max=S).float())}
+        if self.entropy is not None and N:  # Fan et al.'s rule: stop at the most confident step
+            step = self.entropy.argmin(0)
+            out |= {"mean_min_entropy_step": (step + 1).float().mean().item(),
+                    "accuracy_at_min_entropy": self.correct[step, torch.arange(N)].float().mean().item(),
+                    "min_entropy_step_by_difficulty": mean_by(self.difficulty, (step + 1).float())}
+        return out
 
     def summary(self, step: int | None = None) -> dict:
         """Headline numbers at `step` (default: the last step run), the whole depth curve, halting."""
@@ -90,7 +97,7 @@ def evaluate(model, split: EncodedSplit, tokenizer, *, steps: int | None = None,
     model.eval()
     width = model.cfg.fixed_question_width
     in_place = model.cfg.answer_len == 0
-    per_step, halts, final, cells, fill, residuals = [], [], [], [], [], []
+    per_step, halts, final, cells, fill, residuals, entropies = [], [], [], [], [], [], []
     for idx, batch in split.batches(batch_size, device, width):
         with autocast(device, precision):
             out = model.predict(batch, steps)
@@ -111,6 +118,7 @@ def evaluate(model, split: EncodedSplit, tokenizer, *, steps: int | None = None,
             final += decoded[-1]
         if "residuals" in out:
             residuals.append(out["residuals"].float().cpu())
+            entropies.append(out["entropy"].float().cpu())
         if "halt_logits" in out:
             q = out["halt_logits"].cpu() > 0  # [S, B]
             first = torch.where(q.any(0), q.float().argmax(0) + 1, q.shape[0] + 1)
@@ -122,7 +130,8 @@ def evaluate(model, split: EncodedSplit, tokenizer, *, steps: int | None = None,
     cell_share = torch.cat(cells, dim=1).float() if cells else None
     fill_share = torch.cat(fill, dim=1).float() if fill else None
     residual = torch.cat(residuals, dim=1) if residuals else None
-    return EvalResult(correct, halt, final, split.difficulty, cell_share, fill_share, residual)
+    entropy = torch.cat(entropies, dim=1) if entropies else None
+    return EvalResult(correct, halt, final, split.difficulty, cell_share, fill_share, residual, entropy)
 
 
 def board_text(ids, tokenizer) -> str:

@@ -85,6 +85,7 @@ class ReasonerConfig(NetConfig):
     recursion: str = "trm"
     grad_cycles: int = 1  # cycles of an iteration with gradients (TRM: the last one); 0 = all
     carry: str = "kept"  # trm: "reset" restarts (y, z) before every supervision step (a probe)
+    stagger: bool = False  # trm: the first examples run 1..N_sup steps, so batches mix steps (a probe)
     injection: str = "sum"  # x into the z update: "sum" (x+y+z), "concat" (adapter [x, y+z]), "norm"
     progressive: bool = False  # looped: a loss after every iteration, not only the last
     depth_dist: str = "uniform"  # recurrent_depth: count uniform in 1..2N_sup-1, or "lognormal" (Huginn)

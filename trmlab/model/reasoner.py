@@ -29,7 +29,7 @@ from torch.utils.checkpoint import checkpoint
 from .blocks import Context, Rotary, Stack, attention_bias, linear, rms_norm, stack_forward_flops, stream_dtype
 from .config import ReasonerConfig
 from .losses import answer_loss, exactly_right
-from .recursion import state_residual
+from .recursion import answer_entropy, state_residual
 from .pretrained import PretrainedMixin
 
 
@@ -194,23 +194,25 @@ class RecursiveReasoner(PretrainedMixin, nn.Module):
         """Run `steps` iterations (default n_sup) from the initial state, whatever the scheme
         trained; the answer tokens, halt logits and state residual after each.
 
-        Returns tokens [S, B, F], halt_logits [S, B] and residuals [S, B]
-        (|s_new - s| / |s_new| over the state (y, z) at the unpadded positions: near 0 at a
-        fixed point). Labels are never read.
+        Returns tokens [S, B, F], halt_logits [S, B], residuals [S, B] (|s_new - s| / |s_new|
+        over the state (y, z) at the unpadded positions: near 0 at a fixed point) and entropy
+        [S, B] (of the answer distribution, for Fan et al.'s stop at the most confident step).
+        Labels are never read.
         """
         steps = steps or self.cfg.n_sup
         x, ctx = self.embed(batch["question"], batch["question_len"], batch.get("puzzle"))
         y, z = self.initial_state(x)
         valid = self.valid_positions(batch["question_len"], x.shape[1])
-        tokens, halts, residuals = [], [], []
+        tokens, halts, residuals, entropies = [], [], [], []
         for _ in range(steps):
             y_new, z_new, logits, q = self.supervision_step(x, y, z, ctx)
             residuals.append(state_residual((y, z), (y_new, z_new), valid))
             y, z = y_new, z_new
             tokens.append(logits.argmax(-1))
             halts.append(self.halt_logit(q).float())
+            entropies.append(answer_entropy(logits))
         return {"tokens": torch.stack(tokens), "halt_logits": torch.stack(halts),
-                "residuals": torch.stack(residuals)}
+                "residuals": torch.stack(residuals), "entropy": torch.stack(entropies)}
 
     def valid_positions(self, question_len: torch.Tensor, seq_len: int) -> torch.Tensor:
         """[B, L] bool: registers, answer slots and the question's real tokens (not its padding)."""

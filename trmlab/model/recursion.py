@@ -75,6 +75,12 @@ def state_residual(old: tuple, new: tuple, valid: torch.Tensor) -> torch.Tensor:
     return (diff / norm.clamp(min=1e-12)).sqrt()
 
 
+def answer_entropy(logits: torch.Tensor) -> torch.Tensor:
+    """[B]: mean entropy of the predicted distribution over the answer positions."""
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    return -(logp.exp() * logp).sum(-1).mean(-1)
+
+
 def random_state(init: torch.Tensor, generator: torch.Generator, shard: tuple[int, slice] | None = None) -> torch.Tensor:
     """A fresh random state per example and position, distributed as the fixed initial
     state's vector (truncated normal, std 1): Huginn starts every example from noise.

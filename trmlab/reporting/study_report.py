@@ -241,23 +241,24 @@ def trained_step(m: Model, split: str) -> int | None:
     return ev[0][1].get("step") if ev else None
 
 
-def steps_table(models: list[Model], splits: list[str], eval_steps: int) -> list[str]:
+def steps_table(models: list[Model], splits: list[str], eval_steps: int, key: str = "accuracy") -> list[str]:
+    """`key` after test-time steps 1, 2, 4, ...; for accuracy also the best mean and its step."""
     steps = step_columns(eval_steps)
     rows = []
     for m in models:
         for s in splits:
-            runs = by_step_runs(m, s)
+            runs = by_step_runs(m, s, key)
             if not runs:
                 continue
-            mean, _ = curve(m, s)
+            mean, _ = curve(m, s, key)
             best = max(range(len(mean)), key=lambda i: mean[i])
             rows.append([m.name, split_name(s), trained_step(m, s) or "—"]
                         + [fmt(at_step(runs, k)) for k in steps]
-                        + [f"{mean[best]:.3f} @ {best + 1}"])
+                        + ([f"{mean[best]:.3f} @ {best + 1}"] if key == "accuracy" else []))
     if not rows:
         return []
     return [table(["model", "split", "trained N_sup"] + [f"{k} step{'s' * (k > 1)}" for k in steps]
-                  + ["best mean (step)"], rows), ""]
+                  + (["best mean (step)"] if key == "accuracy" else []), rows), ""]
 
 
 def steps_panel(curve_models: list[Model], flat_models: list[Model], split: str, chance: float | None,
@@ -357,13 +358,17 @@ def adaptive(models: list[Model], splits: list[str], eval_steps: int) -> list[st
             last = describe(e["accuracy_by_step"][-1] for _, e in m.evals(s) if e.get("accuracy_by_step"))
             rows.append([m.name, split_name(s), f"{train_halt:.2f}" if train_halt is not None else "—",
                          fmt(m.desc(s, "mean_halt_step"), 2), fmt(m.desc(s, "never_halted")),
-                         fmt(m.desc(s, "accuracy_at_halt")), fmt(m.desc(s)), fmt(last)])
+                         fmt(m.desc(s, "accuracy_at_halt")), fmt(m.desc(s, "mean_min_entropy_step"), 2),
+                         fmt(m.desc(s, "accuracy_at_min_entropy")), fmt(m.desc(s)), fmt(last)])
     if not rows:
         return []
     return [table(["model", "split", "mean halt step (training)", "mean halt step", "never halted",
-                   "acc stopping at halt", "acc at trained N_sup", f"acc after {eval_steps} steps"], rows), "",
+                   "acc stopping at halt", "min-entropy step", "acc at min-entropy step",
+                   "acc at trained N_sup", f"acc after {eval_steps} steps"], rows), "",
             f"Halting step: the first test-time step whose halting probability exceeds 0.5 (capped at "
-            f"{eval_steps}; *never halted* counts the examples that never crossed it).", ""]
+            f"{eval_steps}; *never halted* counts the examples that never crossed it). Min-entropy step: "
+            f"the step whose answer distribution is most confident (Fan et al.'s stopping rule), per "
+            f"example; '—' for results from before it was recorded.", ""]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -642,6 +647,14 @@ def task_section(task: str, cells: list[dict], info: dict, eval_steps: int, out:
             plot_depth_panels(panels, fig("steps"), title=f"{task}: accuracy vs test-time supervision steps\n"
                               "(mean ± sd; ★ = trained N_sup; dashed = one-pass models)")
             lines += [f"![accuracy vs test-time steps]({fig('steps').name})", ""]
+
+    schemes = [m for m in in_group(models, "schemes").values() if m.recursive]
+    if schemes:
+        lines += ["### Recursion schemes: distance from a fixed point", "",
+                  "Mean state residual |f(s) − s| / |f(s)| of each test-time iteration (supervision step), "
+                  "over the (y, z) state at the real positions: near 0 once the iteration has reached a "
+                  "fixed point; a DEQ's solver stops when it falls below the tolerance.", ""]
+        lines += steps_table(schemes, [s for s in ("test", "ood") if s in splits], eval_steps, "residual")
 
     # Each comparison needs two models; a study without the variants leaves it out.
     depth = [m for m in in_group(models, "depth").values() if m.recursive]

@@ -220,6 +220,7 @@ def scheme_detail(m) -> str:
     if m.recursion == "trm":
         parts += [f"grad through {m.grad_cycles or 'all'} cycles"] if m.grad_cycles != 1 else []
         parts += ["carry reset"] if m.carry == "reset" else []
+        parts += ["rows staggered"] if m.stagger else []
         parts += [f"N_sup curriculum {m.sup_curriculum}"] if m.sup_curriculum else []
     parts += ["progressive loss"] if m.recursion == "looped" and m.progressive else []
     if m.recursion == "recurrent_depth":

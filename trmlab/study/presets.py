@@ -82,13 +82,19 @@ def study_stall() -> StudyConfig:
     (n = T = 1, N_sup = 4 fixed, `cpu-quick` budget), three seeds: the carry (reset before
     every supervision step), the state injection (concatenation + adapter, normalised sum),
     an N_sup curriculum, a long warm-up, and the gradient through a supervision step of
-    T = 2 cycles (TRM's last cycle only vs full backpropagation)."""
+    T = 2 cycles (TRM's last cycle only vs full backpropagation); rows desynchronised (stagger);
+    and the carry reset at the single pass's number of examples (4x the steps)."""
     probes = [("carry-reset", {"carry": "reset"}, {}), ("inject-concat", {"injection": "concat"}, {}),
               ("inject-norm", {"injection": "norm"}, {}), ("curriculum", {"sup_curriculum": 300}, {}),
               ("warmup-300", {}, {"warmup": 300}), ("T2-last-cycle", {"n_cycles": 2}, {}),
-              ("T2-full-grad", {"n_cycles": 2, "grad_cycles": 0}, {})]
+              ("T2-full-grad", {"n_cycles": 2, "grad_cycles": 0}, {}), ("stagger", {"stagger": True}, {}),
+              ("carry-reset-equal", {"carry": "reset"}, {"steps": 2400, "eval_every": 600, "checkpoint_every": 600})]
+    labels = {"warmup-300": "reasoner (n=1, T=1, N_sup=4, fixed steps, 300 warm-up steps)",
+              "carry-reset-equal": "reasoner (n=1, T=1, N_sup=4, fixed steps, carry reset, 2,400 steps: "
+                                   "the single pass's examples)"}
     models = [ModelSpec("reasoner"), ModelSpec("single-pass", kind="single_pass")]
-    models += [ModelSpec(name, overrides=model, train=train) for name, model, train in probes]
+    models += [ModelSpec(name, overrides=model, train=train, label=labels.get(name, ""))
+               for name, model, train in probes]
     return StudyConfig(name="stall", base=_probe_base(),
                        tasks=[TaskSpec("arithmetic", data={"n_test": 300, "n_ood": 300})],
                        models=models, seeds=[0, 1, 2], eval_steps=16)

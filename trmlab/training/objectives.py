@@ -14,9 +14,10 @@ fresh states. When a row halts is `model.halting`:
           a new row must first reach a random minimum step in [2, N_sup] (exploration);
   fixed   always after N_sup steps (the head is still trained, never obeyed);
   random  after a number of steps drawn uniformly from [1, N_sup] when the row starts.
-Two probes of the stall: `model.carry="reset"` starts every supervision step from the
-initial state (a row still trains N_sup times on its example), and `model.sup_curriculum`
-grows the most steps per row from 1 to N_sup over that many optimiser steps.
+Probes of the stall: `model.carry="reset"` starts every supervision step from the initial
+state (a row still trains N_sup times on its example); `model.sup_curriculum` grows the most
+steps per row from 1 to N_sup over that many optimiser steps; `model.stagger` desynchronises
+the rows (otherwise, with no row halting early, every batch is the same N_sup times in a row).
 
 Both expose `step() -> (loss, stats)` and a `state_dict()` holding everything needed
 to resume exactly (the carry and the random generator).
@@ -115,6 +116,10 @@ class DeepSupervision:
                 c["puzzle"][halted] = fresh["puzzle"]
             c["steps"][halted] = 0
             c["min_steps"][halted], c["max_steps"][halted] = self._step_limits(k)
+            if self.updates == 0 and cfg.stagger:  # row i's first example: 1 + i % N_sup steps
+                first = torch.arange(k) % cfg.n_sup + 1
+                c["min_steps"][halted] = torch.minimum(c["min_steps"][halted], first)
+                c["max_steps"][halted] = first
             h = halted[self.rows].to(self.device)[:, None, None]
             c["y"] = torch.where(h, self.model.y_init, c["y"])
             c["z"] = torch.where(h, self.model.z_init, c["z"])
@@ -124,7 +129,7 @@ class DeepSupervision:
         """(fewest, most) supervision steps for k new rows, by the halting mode."""
         cfg, g = self.model.cfg, self.generator
         n_sup = cfg.n_sup
-        if getattr(cfg, "sup_curriculum", 0):  # 1 step at first, N_sup after sup_curriculum updates
+        if cfg.sup_curriculum:  # 1 step at first, N_sup after sup_curriculum updates
             n_sup = min(cfg.n_sup, 1 + self.updates * cfg.n_sup // cfg.sup_curriculum)
         most = torch.full((k,), n_sup, dtype=torch.long)
         if cfg.halting == "fixed":
