@@ -124,6 +124,50 @@ def study_schemes_cpu() -> StudyConfig:
                        models=models, seeds=[0, 1, 2], eval_steps=16, tune={"lr": [1e-3, 3e-3, 1e-2], "seed": 100})
 
 
+def _depth_models(calls: int) -> list[ModelSpec]:
+    """Where depth matters: the looped network (the reference), TRM's scheme on the same network,
+    the single pass, the parameter-matched LM and an untied stack as deep as the looped
+    network's whole unrolled forward (`calls` networks: the iso-FLOP model, `calls`x the parameters)."""
+    return [ModelSpec("reasoner", groups=["main", "schemes"], label="looped (full backpropagation)"),
+            ModelSpec("trm", overrides={"recursion": "trm"}, groups=["main", "schemes"]),
+            ModelSpec("single-pass", kind="single_pass"), ModelSpec("transformer", kind="transformer"),
+            ModelSpec("deep-untied", kind="unrolled", overrides={"n_latent": calls - 1},
+                      label=f"untied stack, {calls} networks (iso-FLOP)")]
+
+
+def _depth_study(name: str, steps: int, d_model: int, tasks: list[str], tune: dict) -> StudyConfig:
+    base = _cpu_base(steps)
+    base.name = name
+    base.model = replace(base.model, d_model=d_model, n_latent=1, n_cycles=1, n_sup=4, recursion="looped")
+    calls = base.model.n_sup * base.model.net_calls_per_step
+    return StudyConfig(name=name, base=base, tasks=[TaskSpec(t, data={"task": t, "knobs": {}, "n_test": 300, "n_ood": 300})
+                                                    for t in tasks],
+                       models=_depth_models(calls), seeds=[0, 1, 2], eval_steps=16, tune=tune)
+
+
+def study_depth_quick() -> StudyConfig:
+    """Tasks whose required depth grows with difficulty, at the cpu-quick budget (one lr, 3e-3,
+    for every model: a first look; `depth-cpu` tunes each model)."""
+    return _depth_study("depth-quick", 600, 64, ["phop"], tune={})
+
+
+def study_depth_cpu() -> StudyConfig:
+    """≈ 90 minutes on 2 cores, not yet run: n-ary addition and p-hop induction, 1,500 steps,
+    every model's lr tuned on seed 100."""
+    return _depth_study("depth-cpu", 1500, 64, ["nary_addition", "phop"], tune={"lr": [1e-3, 3e-3], "seed": 100})
+
+
+def study_depth_paper() -> StudyConfig:
+    """For one GPU: all four depth tasks with a 2-layer d=768 network (about 14M counted
+    parameters; the iso-FLOP untied stack 8x that)."""
+    study = _depth_study("depth-paper", 20_000, 768, ["nary_addition", "phop", "variable_chains", "igsm"],
+                         tune={"lr": [1e-4, 3e-4, 1e-3], "seed": 100})
+    study.base.model = replace(study.base.model, n_heads=12)
+    study.base.train = replace(study.base.train, batch_size=256, eval_every=2000, checkpoint_every=1000,
+                               threads=0)
+    return study
+
+
 def study_paper() -> StudyConfig:
     """For one GPU: TRM's published shape (n=6, T=3, N_sup=16) at 10-20M counted parameters
     (2 layers, d=768), on procedural word problems and filtered GSM8K + Orca-Math."""
@@ -289,7 +333,8 @@ def study_sudoku_smoke() -> StudyConfig:
 
 
 STUDY_PRESETS = {"cpu-quick": study_cpu_quick, "cpu": study_cpu, "stall": study_stall,
-                 "schemes-cpu": study_schemes_cpu, "paper": study_paper, "smoke": study_smoke,
+                 "schemes-cpu": study_schemes_cpu, "depth-quick": study_depth_quick,
+                 "depth-cpu": study_depth_cpu, "depth-paper": study_depth_paper, "paper": study_paper, "smoke": study_smoke,
                  "sudoku-cpu": study_sudoku_cpu, "sudoku-paper": study_sudoku_paper, "sudoku-smoke": study_sudoku_smoke,
                  "maze-cpu": study_maze_cpu, "maze-paper": study_maze_paper,
                  "arc-paper": study_arc_paper, "arc-smoke": study_arc_smoke}
