@@ -193,3 +193,10 @@ def test_stagger_desynchronises_the_rows(smoke_data):
     assert objective.carry["max_steps"].tolist() == [1, 2, 3, 1, 2, 3]
     objective.step()  # rows 0 and 3 were refilled after one step: now with the full N_sup
     assert objective.carry["max_steps"].tolist() == [3, 2, 3, 3, 2, 3]
+
+
+def test_a_carry_reset_model_answers_after_one_step(smoke_data):
+    """Trained only from the initial state, it is selected and headlined at step 1."""
+    model = _model(smoke_data, carry="reset", n_sup=4).eval()
+    assert model.cfg.trained_steps == 1 and model.predict(_batch(smoke_data))["tokens"].shape[0] == 1
+    assert _model(smoke_data, n_sup=4).cfg.trained_steps == 4

@@ -117,6 +117,12 @@ class ReasonerConfig(NetConfig):
                 "model.feedback='tokens' is a deep-supervision ablation: use model.recursion='trm'")
 
     @property
+    def trained_steps(self) -> int:
+        """The iterations a trained model answers after by default (and is selected and headlined
+        at): N_sup, or 1 when every supervision step started afresh (`carry="reset"`)."""
+        return 1 if self.carry == "reset" else self.n_sup
+
+    @property
     def deep_supervision(self) -> bool:
         """Trained one supervision step per optimiser step, with a carry (TRM, HRM)."""
         return self.recursion == "trm"

@@ -191,7 +191,7 @@ class RecursiveReasoner(PretrainedMixin, nn.Module):
     # ----- inference -----
     @torch.no_grad()
     def predict(self, batch: dict, steps: int | None = None) -> dict:
-        """Run `steps` iterations (default n_sup) from the initial state, whatever the scheme
+        """Run `steps` iterations (default: the trained N_sup) from the initial state, whatever the scheme
         trained; the answer tokens, halt logits and state residual after each.
 
         Returns tokens [S, B, F], halt_logits [S, B], residuals [S, B] (|s_new - s| / |s_new|
@@ -199,7 +199,7 @@ class RecursiveReasoner(PretrainedMixin, nn.Module):
         [S, B] (of the answer distribution, for Fan et al.'s stop at the most confident step).
         Labels are never read.
         """
-        steps = steps or self.cfg.n_sup
+        steps = steps or self.cfg.trained_steps
         x, ctx = self.embed(batch["question"], batch["question_len"], batch.get("puzzle"))
         y, z = self.initial_state(x)
         valid = self.valid_positions(batch["question_len"], x.shape[1])

@@ -286,7 +286,7 @@ def run_cell(cell: Cell) -> dict:
         return None  # rank 0 evaluates and writes cell.json
     device = pick_device(cfg.train.device)
     model, _, _, best = load_model(cell.run_dir / "checkpoints" / "best.safetensors", device=device)
-    trained_depth = cfg.model.n_sup if cfg.model.recursive else 1
+    trained_depth = cfg.model.trained_steps if cfg.model.recursive else 1
     eval_start = time.perf_counter()
     evals = {}
     sets = {split: splits[split] for split in (("dev",) if cell.tuning else EVAL_SPLITS) if split in splits}
