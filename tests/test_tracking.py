@@ -32,7 +32,7 @@ def test_jsonl_alone_writes_no_event_files(smoke_compare):
 
 
 def test_train_log_is_validated():
-    with pytest.raises(ValueError, match="train.log='wandb': choose one of jsonl, tensorboard"):
+    with pytest.raises(ValueError, match="train.log='wandb': must be one of jsonl, tensorboard"):
         apply_overrides(preset("smoke"), ["train.log=wandb"])
     assert RunConfig.from_dict(preset("smoke").to_dict()).train.log == "jsonl"
 

@@ -187,10 +187,10 @@ def cmd_solve(args) -> int:
     from .hub import load_any
     from .tasks.grid.base import render
     model, cfg, tokenizer, _ = load_any(args.checkpoint)
-    if not cfg.model.recursive:
+    thinking = think(model, cfg, tokenizer, args.question, args.steps or None)
+    if not cfg.model.recursive:  # after the question is known to be readable: one error line only
         print("solve shows the reasoner's steps; this checkpoint is a "
               f"{cfg.model.kind}", file=sys.stderr)
-    thinking = think(model, cfg, tokenizer, args.question, args.steps or None)
     print(args.question)
     for step in thinking.steps:
         line = f"step {step.number:3d}:" + ("" if thinking.grid_shape else f" {step.answer!r}")
