@@ -16,7 +16,7 @@ the answer after every iteration, as many as asked. What differs is training:
                    the fixed point) or the implicit one (Bai et al. 2019)
 
 The last three train on fresh batches (`training/objectives.Unrolled`) through `unroll`.
-All schemes backpropagate through every cycle of an iteration that has gradients.
+They backpropagate through every cycle of an iteration that has gradients (TRM: `grad_cycles`).
 """
 from __future__ import annotations
 
@@ -27,14 +27,15 @@ import torch
 
 
 @dataclass
-class Unrolled:
+class UnrollOutput:
+    """What a carry-less scheme's training forward returns."""
     readouts: list  # (answer logits, halt logit) of each iteration that carries a loss
     free: int  # iterations run without gradients
     grad: int  # iterations run with gradients
     residual: float  # the last iteration's mean state residual |f(s) - s| / |f(s)|
 
 
-def unroll(model, x, ctx, valid, generator: torch.Generator, shard: tuple[int, slice] | None = None) -> Unrolled:
+def unroll(model, x, ctx, valid, generator: torch.Generator, shard: tuple[int, slice] | None = None) -> UnrollOutput:
     """A training forward of a scheme without a carry; `valid` [B, L] marks the real positions.
     `shard`: (global batch size, this process's rows) in data-parallel training."""
     cfg = model.cfg
@@ -51,7 +52,7 @@ def unroll(model, x, ctx, valid, generator: torch.Generator, shard: tuple[int, s
     raise ValueError(f"model.recursion={cfg.recursion!r} trains with deep supervision, not unroll")
 
 
-def iterate(model, x, y, z, ctx, valid, *, free: int, grad: int, every: bool = False) -> Unrolled:
+def iterate(model, x, y, z, ctx, valid, *, free: int, grad: int, every: bool = False) -> UnrollOutput:
     """`free` iterations without gradients, then `grad` with them (every cycle); the loss is
     read after the last iteration, or after every one with gradients (`every`)."""
     with torch.no_grad():
@@ -65,7 +66,7 @@ def iterate(model, x, y, z, ctx, valid, *, free: int, grad: int, every: bool = F
         if i == grad - 1:
             residual = state_residual((y, z), (y_new, z_new), valid).mean().item()
         y, z = y_new, z_new
-    return Unrolled(readouts, free, grad, residual)
+    return UnrollOutput(readouts, free, grad, residual)
 
 
 def state_residual(old: tuple, new: tuple, valid: torch.Tensor) -> torch.Tensor:
@@ -100,7 +101,7 @@ def draw_depth(mean: int, dist: str, generator: torch.Generator) -> int:
     return min(int(torch.poisson(torch.tensor([math.exp(tau)]), generator=generator)) + 1, 4 * mean)
 
 
-def deq(model, x, y, z, ctx, valid) -> Unrolled:
+def deq(model, x, y, z, ctx, valid) -> UnrollOutput:
     """Fixed-point iteration without gradients, then a gradient at the fixed point."""
     cfg = model.cfg
     free = 0
@@ -113,11 +114,11 @@ def deq(model, x, y, z, ctx, valid) -> Unrolled:
                 break
     if cfg.deq_grad == "phantom":
         out = iterate(model, x, y, z, ctx, valid, free=0, grad=cfg.grad_iters or 1)
-        return Unrolled(out.readouts, free, out.grad, out.residual)
+        return UnrollOutput(out.readouts, free, out.grad, out.residual)
     return implicit(model, x, y, z, ctx, valid, free)
 
 
-def implicit(model, x, y, z, ctx, valid, free: int) -> Unrolled:
+def implicit(model, x, y, z, ctx, valid, free: int) -> UnrollOutput:
     """One iteration with gradients from the fixed point s*, whose backward solves the
     adjoint fixed point u = g + J^T u (J = df/ds at s*) by iteration, so the parameters get
     the implicit-function gradient of s* instead of one step's."""
@@ -140,4 +141,4 @@ def implicit(model, x, y, z, ctx, valid, free: int) -> Unrolled:
 
     hook = out.register_hook(adjoint)
     residual = state_residual((y, z), (y_new, z_new), valid).mean().item()
-    return Unrolled([model.readout(out[..., :d])], free, 1, residual)
+    return UnrollOutput([model.readout(out[..., :d])], free, 1, residual)
