@@ -1,5 +1,4 @@
 """The recursion schemes: one network, trained four ways (`model/recursion.py`)."""
-from dataclasses import replace
 
 import pytest
 import torch

@@ -20,8 +20,6 @@ import ast
 import sys
 from pathlib import Path
 
-import torch
-
 from .config import LOG_KINDS, PRESETS, RunConfig, apply_overrides, preset, transformer_twin
 
 

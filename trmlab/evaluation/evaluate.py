@@ -97,7 +97,8 @@ def evaluate(model, split: EncodedSplit, tokenizer, *, steps: int | None = None,
     model.eval()
     width = model.cfg.fixed_question_width
     in_place = model.cfg.answer_len == 0
-    per_step, halts, final, cells, fill, residuals, entropies = [], [], [], [], [], [], []
+    per_step, halts, final, cells, fill = [], [], [], [], []
+    traces = {"residuals": [], "entropy": []}  # per-iteration diagnostics a recursive model returns
     for idx, batch in split.batches(batch_size, device, width):
         with autocast(device, precision):
             out = model.predict(batch, steps)
@@ -116,9 +117,9 @@ def evaluate(model, split: EncodedSplit, tokenizer, *, steps: int | None = None,
             per_step.append(torch.tensor([[answers_match(p, t) for p, t in zip(step, targets)]
                                           for step in decoded], dtype=torch.bool))
             final += decoded[-1]
-        if "residuals" in out:
-            residuals.append(out["residuals"].float().cpu())
-            entropies.append(out["entropy"].float().cpu())
+        for key, parts in traces.items():
+            if key in out:
+                parts.append(out[key].float().cpu())
         if "halt_logits" in out:
             q = out["halt_logits"].cpu() > 0  # [S, B]
             first = torch.where(q.any(0), q.float().argmax(0) + 1, q.shape[0] + 1)
@@ -129,8 +130,7 @@ def evaluate(model, split: EncodedSplit, tokenizer, *, steps: int | None = None,
     halt = torch.cat(halts) if halts else torch.zeros(0, dtype=torch.long)
     cell_share = torch.cat(cells, dim=1).float() if cells else None
     fill_share = torch.cat(fill, dim=1).float() if fill else None
-    residual = torch.cat(residuals, dim=1) if residuals else None
-    entropy = torch.cat(entropies, dim=1) if entropies else None
+    residual, entropy = (torch.cat(parts, dim=1) if parts else None for parts in traces.values())
     return EvalResult(correct, halt, final, split.difficulty, cell_share, fill_share, residual, entropy)
 
 

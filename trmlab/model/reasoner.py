@@ -36,8 +36,6 @@ from .pretrained import PretrainedMixin
 class RecursiveReasoner(PretrainedMixin, nn.Module):
     def __init__(self, cfg: ReasonerConfig, vocab_size: int):
         super().__init__()
-        if cfg.mixer == "mlp" and cfg.question_len <= 0:
-            raise ValueError("the 'mlp' mixer needs a fixed question_len (> 0)")
         self.cfg = cfg
         self.vocab_size = vocab_size
         d = cfg.d_model
@@ -49,9 +47,6 @@ class RecursiveReasoner(PretrainedMixin, nn.Module):
         if cfg.puzzle_ids:  # TRM starts every puzzle's embedding at zero
             self.puzzle_embed = nn.Embedding(cfg.puzzle_ids, d)
             nn.init.zeros_(self.puzzle_embed.weight)
-        if cfg.untied and cfg.n_cycles > 1:
-            raise ValueError("model.untied needs n_cycles=1: the layers of the no-grad cycles "
-                             "would never be trained (unroll into n_latent instead)")
         self.build_networks()
         self.rotary = Rotary(d // cfg.n_heads, cfg.rope_theta)
         self.head = linear(d, vocab_size)  # not tied to the input embedding (tying hurt TRM)
@@ -99,8 +94,8 @@ class RecursiveReasoner(PretrainedMixin, nn.Module):
                        self.token_embed(question)], dim=1) * math.sqrt(cfg.d_model)
         dev = question.device
         col = torch.arange(Lq, device=dev)
-        q_valid = col[None] < question_len[:, None]  # [B, Lq]
-        valid = torch.cat([torch.ones(B, R + Fa, dtype=torch.bool, device=dev), q_valid], dim=1)
+        valid = self.valid_positions(question_len, R + Fa + Lq)
+        q_valid = valid[:, R + Fa:]  # [B, Lq]
         # Positions skip the padding, so the padded width never changes a relative distance.
         r_pos = torch.arange(R, device=dev)[None].expand(B, R)
         a_pos = R + question_len[:, None] + torch.arange(Fa, device=dev)[None]
