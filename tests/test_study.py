@@ -11,7 +11,8 @@ from trmlab.data import load_splits
 from trmlab.model import build_model, count_params
 from trmlab.study import ModelSpec, StudyConfig, TaskSpec, load_study, run_study
 from trmlab.study.presets import STUDY_PRESETS
-from trmlab.study.run import pick_lr, plan_cells, plan_tuning_cells
+from trmlab.study.config import ladder_step
+from trmlab.study.run import extended_grid, pick_lr, plan_cells, plan_tuning_cells
 from trmlab.tasks import make_task
 from trmlab.training.objectives import DeepSupervision
 from trmlab.data import IndexStream
@@ -327,7 +328,8 @@ def test_tuning_config_round_trip_and_errors(tmp_path):
     for tune, error in [({"lr": [], "seed": 100}, "non-empty list"), ({"lr": [1e-3, 0.0], "seed": 100}, "positive"),
                         ({"lr": [1e-3, 1e-3], "seed": 100}, "repeats"), ({"lr": [1e-3]}, "integer tuning seed"),
                         ({"lr": [1e-3], "seed": 0}, "tuning seed 0 is also a study seed"),
-                        ({"lr": [1e-3], "seed": 100, "warmup": [2]}, "tune has no field warmup")]:
+                        ({"lr": [1e-3], "seed": 100, "warmup": [2]}, "tune has no field warmup"),
+                        ({"lr": [1e-3], "seed": 100, "extend": -1}, "extend must be a whole number")]:
         with pytest.raises(ValueError, match=error):
             StudyConfig.from_dict({**d, "tune": tune})
     with pytest.raises(ValueError, match="lr_grid: learning rates must be positive"):
@@ -352,3 +354,40 @@ def test_schemes_run_in_a_grid_study(tmp_path):
     for scheme in ("looped", "recurrent-depth", "deq"):
         assert f'"{scheme}"' in text
     assert "residual_by_step" in text
+
+
+def test_a_transformer_given_a_shape_keeps_it_the_other_is_matched(tmp_path):
+    """The iso-FLOP LM (n_layers set) is built as asked; the plain one matches the reasoner's count."""
+    study = tiny_study(["reasoner", "transformer"])
+    study.models.append(ModelSpec("deep-lm", kind="transformer", overrides={"n_layers": 6}))
+    vocab = {"arithmetic": 600}
+    cells = {c.spec.name: c.cfg.model for c in plan_cells(study, tmp_path, study.tasks, vocab)}
+    count = lambda m: count_params(build_model(m, 600, device="meta"))
+    assert cells["deep-lm"].n_layers == 6 and cells["deep-lm"].d_model == study.base.model.d_model
+    assert abs(count(cells["transformer"]) / count(cells["reasoner"]) - 1) <= 0.02
+    assert count(cells["deep-lm"]) > 2 * count(cells["reasoner"])
+
+
+def test_the_ladder_and_an_extended_grid():
+    assert [ladder_step(1e-3, up=True), ladder_step(3e-3, up=True), ladder_step(1e-3, up=False),
+            ladder_step(2e-3, up=False)] == [3e-3, 1e-2, 3e-4, 1e-3]
+    curve = {1e-4: 0.2, 3e-4: 0.6, 1e-3: 0.5, 3e-3: 0.3, 1e-2: 0.1}.get  # dev accuracy by lr
+    assert extended_grid([1e-3, 3e-3], curve, extend=0) == ([1e-3, 3e-3], True)  # no extension asked
+    assert extended_grid([1e-3, 3e-3], curve, extend=3) == ([1e-4, 3e-4, 1e-3, 3e-3], True)  # 3e-4 inside
+    assert extended_grid([3e-3, 1e-2], curve, extend=1) == ([1e-3, 3e-3, 1e-2], True)  # used up
+    assert extended_grid([1e-3, 3e-3], {1e-3: 0.5}.get, extend=2) == ([1e-3, 3e-3], False)  # waiting
+    rising = {3e-4: 0.1, 1e-3: 0.2, 3e-3: 0.3}.get  # the best at the top edge: extend upwards
+    assert extended_grid([3e-4, 1e-3], rising, extend=2) == ([3e-4, 1e-3, 3e-3, 1e-2], False)
+
+
+def test_an_extended_grid_plans_its_next_point_from_finished_cells(tmp_path):
+    study = tiny_study(["single-pass"])
+    study.tune = {"lr": [1e-3, 3e-3], "seed": 100, "extend": 1}
+    vocab = {"arithmetic": 600}
+    lrs = lambda: [c.cfg.train.lr for c in plan_tuning_cells(study, tmp_path, study.tasks, vocab)]
+    assert lrs() == [1e-3, 3e-3]
+    for lr, dev in [(1e-3, 0.4), (3e-3, 0.7)]:  # the top edge wins
+        cell = tmp_path / "arithmetic" / "single-pass" / "tune" / f"lr{lr:g}"
+        cell.mkdir(parents=True)
+        (cell / "cell.json").write_text(json.dumps({"best_dev": dev}))
+    assert lrs() == [1e-3, 3e-3, 1e-2]

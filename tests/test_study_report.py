@@ -230,13 +230,13 @@ def test_study_report_learning_rate_tuning(tmp_path):
         {"task": "arithmetic", "model": "reasoner", "seed": 100, "chosen_lr": 1e-3,
          "grid": [{"lr": 1e-3, "best_dev": 0.41}, {"lr": 3e-3, "best_dev": 0.405}, {"lr": 1e-2, "best_dev": 0.1}]},
         {"task": "arithmetic", "model": "transformer", "seed": 100, "chosen_lr": 3e-3,
-         "grid": [{"lr": 3e-3, "best_dev": 0.7}, {"lr": 3e-2, "best_dev": 0.2}]}]
+         "grid": [{"lr": 1e-3, "best_dev": 0.6}, {"lr": 3e-3, "best_dev": 0.7}, {"lr": 3e-2, "best_dev": 0.2}]}]
     results["tuning_compute_s"] = 120.0
     text = write_study_report(results, tmp_path).read_text()
     section = text.split("### Learning-rate tuning")[1].split("###")[0]
     assert "| model | id | lr 0.001 | lr 0.003 | lr 0.01 | lr 0.03 | chosen lr |" in section
-    assert "| `reasoner` | **0.410** | 0.405 | 0.100 | — | **0.001** |" in section
-    assert "| `transformer` | — | **0.700** | — | 0.200 | **0.003** |" in section
+    assert "| `reasoner` | **0.410** | 0.405 | 0.100 | — | **0.001** (edge) |" in section  # the smallest tried
+    assert "| `transformer` | 0.600 | **0.700** | — | 0.200 | **0.003** |" in section
     assert "tuning seed 100" in section
     headline = text.split("### Headline")[1].split("###")[0]
     assert "| `reasoner` | 0.001 |" in headline and "| `transformer` | 0.003 |" in headline

@@ -174,6 +174,45 @@ def test_variable_chains_distractors_depend_on_the_chain_sometimes():
     assert kinds["from the chain"] > 50 and kinds["constant"] > 20
 
 
+TERSE_RULES = [(r"(\w)=(\d+)", "const"), (r"(\w)=(\w)", "copy")]
+
+
+def read_terse(question: str):
+    """The pointer-chasing form (`a=3 b=a b?`, copies only): ({variable: parent or value}, asked)."""
+    *statements, ask = question.split(" ")
+    program = {}
+    for s in statements:
+        var, rhs = re.fullmatch(r"(\w)=(\w)", s).groups()
+        program[var] = int(rhs) if rhs.isdigit() else rhs
+    return program, re.fullmatch(r"(\w)\?", ask)[1]
+
+
+@pytest.mark.parametrize("depth", [0, 1, 4])
+def test_variable_chains_pointer_chasing_form(depth):
+    """arithmetic=0, chains=3, terse: three copy chains of the asked depth from distinct constants;
+    the answer is the asked chain's constant, and every constant is a possible answer."""
+    roots = Counter()
+    for e in at("variable_chains", depth, n=100, words=0.0, arithmetic=0.0, chains=3, distractors=0, terse=True):
+        program, asked = read_terse(e.question)
+        assert len(program) == 3 * (depth + 1) == len(e.question.split(" ")) - 1
+        constants = [v for v in program.values() if isinstance(v, int)]
+        assert len(constants) == len(set(constants)) == 3
+        var, hops = asked, 0
+        while isinstance(program[var], str):
+            var, hops = program[var], hops + 1
+        assert hops == depth == e.difficulty and str(program[var]) == e.answer
+        roots[sorted(constants).index(program[var])] += 1
+    assert min(roots.values()) > 15  # the answer is not always the smallest (or largest) constant
+
+
+def test_variable_chains_default_stream_unchanged_and_bad_chains():
+    """The knobs' defaults draw the same examples as before they existed (pinned by their answers)."""
+    examples = make_task("variable_chains").examples("train", 30, seed=0)
+    assert "".join(e.answer for e in examples) == "115145287752756730583846022146"
+    with pytest.raises(ValueError, match="chains must be"):
+        at("variable_chains", 1, chains=11)
+
+
 # ----------------------------------------------------------------- igsm
 
 def read_graph(question: str):

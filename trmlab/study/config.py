@@ -20,10 +20,14 @@ Fair tuning: `tune = {"lr": [1e-3, 3e-3, 1e-2], "seed": 100}` gives every model 
 learning rate, chosen from the grid by dev accuracy on the tuning seed (never a study seed);
 `ModelSpec.lr_grid` replaces the grid for one model. Without a grid a model trains at the
 base's (or its own `train`) lr, and its cells are exactly those of a study without tuning.
+`tune["extend"] = k`: when a model's best lr is at an end of its grid, also try the next
+point beyond it on the 1-3 ladder (..., 3e-4, 1e-3, 3e-3, ...), up to k times, so an
+optimum at the grid's edge is not taken for the optimum; the same rule for every model.
 """
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -69,6 +73,14 @@ def check_lr_grid(grid, where: str) -> None:
         raise ValueError(f"{where} repeats a learning rate: {grid}")
 
 
+def ladder_step(lr: float, up: bool) -> float:
+    """The next learning rate above (or below) `lr` on the 1-3 ladder: 1e-3 -> 3e-3 -> 1e-2."""
+    exponent = math.floor(math.log10(lr) + 1e-9)
+    rungs = [m * 10.0 ** e for e in (exponent - 1, exponent, exponent + 1) for m in (1, 3)]
+    rung = min(r for r in rungs if r > lr * (1 + 1e-9)) if up else max(r for r in rungs if r < lr * (1 - 1e-9))
+    return float(f"{rung:.6g}")  # 3e-4, not 3.0000000000000003e-4
+
+
 def lr_tag(lr: float) -> str:
     """A tuning cell's folder name, e.g. lr0.003."""
     return f"lr{lr:g}"
@@ -111,11 +123,15 @@ class StudyConfig:
 
     def check_tune(self) -> None:
         """Errors in the tune block; run again before a study runs (`--seeds` changes the seeds)."""
-        unknown = set(self.tune) - {"lr", "seed"}
+        unknown = set(self.tune) - {"lr", "seed", "extend"}
         if unknown:
-            raise ValueError(f"study {self.name!r}: tune has no field {', '.join(sorted(unknown))}; fields: lr, seed")
+            raise ValueError(f"study {self.name!r}: tune has no field {', '.join(sorted(unknown))}; "
+                             "fields: lr, seed, extend")
         if "lr" in self.tune:
             check_lr_grid(self.tune["lr"], f"study {self.name!r}: tune.lr")
+        extend = self.tune.get("extend", 0)
+        if isinstance(extend, bool) or not isinstance(extend, int) or extend < 0:
+            raise ValueError(f"study {self.name!r}: tune.extend must be a whole number >= 0, got {extend!r}")
         if not any(self.lr_grid(m) for m in self.models):
             return
         seed = self.tune.get("seed")
@@ -184,7 +200,7 @@ class StudyConfig:
         elif spec.kind == "unrolled":
             m = replace(m, untied=True, n_latent=m.net_calls_per_step - 1, n_cycles=1, n_sup=1)
         elif spec.kind == "hrm":
-            m = HRMConfig(**{**asdict(m), "n_latent": 2, "n_cycles": 2})
+            m = HRMConfig(**{**asdict(m), "n_latent": 2, "n_cycles": 2, "recursion": "trm"})  # its own scheme
         return replace(base, model=replace(m, **spec.overrides))
 
     def tune_config(self, task: TaskSpec, spec: ModelSpec, lr: float) -> RunConfig:

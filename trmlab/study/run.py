@@ -40,7 +40,7 @@ from ..tasks.real.base import ENV_VAR
 from ..training.distributed import connect, is_main
 from ..training.precision import pick_device
 from ..training.trainer import load_model
-from .config import ModelSpec, StudyConfig, TaskSpec, lr_tag, model_label
+from .config import ModelSpec, StudyConfig, TaskSpec, ladder_step, lr_tag, model_label
 
 EVAL_SPLITS = ("dev", "test", "ood")
 
@@ -64,7 +64,8 @@ class Cell:
 def plan_cells(study: StudyConfig, out: Path, tasks: list[TaskSpec], vocab: dict[str, int],
                lrs: dict | None = None) -> list[Cell]:
     """Every study cell, seed-major (a study stopped early has whole seeds), the transformer sized
-    to the base reasoner's counted parameters on each task's vocabulary. A tuned model trains at
+    to the base reasoner's counted parameters on each task's vocabulary (unless its spec sets
+    n_layers or d_model: an LM of a given shape, e.g. the iso-FLOP one). A tuned model trains at
     its chosen lr, `lrs[task id, model name]`; one without a choice yet is left out."""
     cells, matched = [], {}
     for seed in study.seeds:
@@ -82,11 +83,16 @@ def plan_cells(study: StudyConfig, out: Path, tasks: list[TaskSpec], vocab: dict
 
 
 def plan_tuning_cells(study: StudyConfig, out: Path, tasks: list[TaskSpec], vocab: dict[str, int]) -> list[Cell]:
-    """One cell per (task, tuned model, grid lr), on the tuning seed."""
+    """One cell per (task, tuned model, grid lr), on the tuning seed, with the points beyond the
+    grid's edge that `tune.extend` asks for once the grid's cells have finished."""
     cells, matched = [], {}
     for task in tasks:
         for spec in study.models_for(task):
-            for lr in study.lr_grid(spec):
+            grid = study.lr_grid(spec)
+            if grid:
+                grid, _ = extended_grid(grid, lambda lr: _best_dev(out / task.id / spec.name / "tune" / lr_tag(lr)),
+                                        study.tune.get("extend", 0))
+            for lr in grid:
                 run_dir = out / task.id / spec.name / "tune" / lr_tag(lr)
                 cells.append(_cell(study, task, spec, study.tune["seed"], study.tune_config(task, spec, lr),
                                    run_dir, vocab, matched, tuning=True))
@@ -95,7 +101,7 @@ def plan_tuning_cells(study: StudyConfig, out: Path, tasks: list[TaskSpec], voca
 
 def _cell(study: StudyConfig, task: TaskSpec, spec: ModelSpec, seed: int, cfg: RunConfig, run_dir: Path,
           vocab: dict[str, int], matched: dict, tuning: bool = False) -> Cell:
-    if spec.kind == "transformer":
+    if spec.kind == "transformer" and not {"n_layers", "d_model"} & set(spec.overrides):  # else: a shape given
         if (task.id, spec.name) not in matched:  # the same for every seed
             reasoner = study.task_base(task).model
             target = count_params(build_model(reasoner, vocab[task.id], device="meta"))
@@ -104,6 +110,26 @@ def _cell(study: StudyConfig, task: TaskSpec, spec: ModelSpec, seed: int, cfg: R
     recursive = cfg.model.recursive and cfg.model.n_sup > 1
     steps = (spec.eval_steps or study.eval_steps) if recursive else 1
     return Cell(task, spec, seed, cfg, run_dir, steps, tuning)
+
+
+def extended_grid(grid: list[float], best_dev, extend: int) -> tuple[list[float], bool]:
+    """The grid and up to `extend` points beyond whichever end wins (`best_dev(lr)`: None until
+    that lr's cell has finished), and whether the choice is settled: every point has finished
+    and the best is inside the grid, or the extension is used up."""
+    lrs = sorted(grid)
+    while True:
+        dev = {lr: best_dev(lr) for lr in lrs}
+        if None in dev.values():
+            return lrs, False
+        best = pick_lr(dev)
+        if len(lrs) - len(grid) >= extend or lrs[0] < best < lrs[-1] or len(lrs) == 1:
+            return lrs, True
+        lrs = [ladder_step(best, up=False)] + lrs if best == lrs[0] else lrs + [ladder_step(best, up=True)]
+
+
+def _best_dev(run_dir: Path) -> float | None:
+    path = run_dir / "cell.json"
+    return json.loads(path.read_text())["best_dev"] if path.exists() else None
 
 
 def pick_lr(dev: dict[float, float]) -> float:
@@ -125,10 +151,14 @@ def tuning_results(study: StudyConfig, cells: list[Cell]) -> list[dict]:
         entry = by_model.setdefault((c.task.id, c.spec.name), {"dev": {}, "compute_s": 0.0})
         entry["dev"][c.cfg.train.lr] = None if done is None else done["best_dev"]
         entry["compute_s"] += 0.0 if done is None else done["wall_s"] + done["eval_s"]
-    return [{"task": task, "model": model, "seed": study.tune["seed"],
-             "grid": [{"lr": lr, "best_dev": dev} for lr, dev in e["dev"].items()],
-             "chosen_lr": pick_lr(e["dev"]) if None not in e["dev"].values() else None, "compute_s": e["compute_s"]}
-            for (task, model), e in by_model.items()]
+    out = []
+    for (task, model), e in by_model.items():
+        spec = next(m for m in study.models if m.name == model)
+        _, settled = extended_grid(study.lr_grid(spec), e["dev"].get, study.tune.get("extend", 0))
+        out.append({"task": task, "model": model, "seed": study.tune["seed"],
+                    "grid": [{"lr": lr, "best_dev": dev} for lr, dev in sorted(e["dev"].items())],
+                    "chosen_lr": pick_lr(e["dev"]) if settled else None, "compute_s": e["compute_s"]})
+    return out
 
 
 def run_study(study: StudyConfig, out_root: str | Path = "runs", *, jobs: int = 1, data_dir: str | None = None,
@@ -146,9 +176,12 @@ def run_study(study: StudyConfig, out_root: str | Path = "runs", *, jobs: int = 
     tasks = _available_tasks(study, data_dir)
     data = {t.id: _data_for(study.task_base(t)) for t in tasks}  # cells run in this process reuse it
     vocab = {tid: tok.vocab_size for tid, (tok, _) in data.items()}
-    tuning_cells = plan_tuning_cells(study, out, tasks, vocab)
-    if not report_only:
-        _run_cells([c for c in tuning_cells if not _finished(c)], jobs, progress, "tuning cells")
+    while True:  # an extended grid plans its next points once the earlier ones have finished
+        tuning_cells = plan_tuning_cells(study, out, tasks, vocab)
+        todo = [c for c in tuning_cells if not _finished(c)]
+        if report_only or not todo:
+            break
+        _run_cells(todo, jobs, progress, "tuning cells")
         comm.barrier()  # every rank reads the tuning cells' results, which rank 0 writes
     tuning = tuning_results(study, tuning_cells)
     cells = plan_cells(study, out, tasks, vocab, {(t["task"], t["model"]): t["chosen_lr"] for t in tuning
