@@ -391,3 +391,16 @@ def test_an_extended_grid_plans_its_next_point_from_finished_cells(tmp_path):
         cell.mkdir(parents=True)
         (cell / "cell.json").write_text(json.dumps({"best_dev": dev}))
     assert lrs() == [1e-3, 3e-3, 1e-2]
+
+
+def test_depth_quick_is_depth_cpus_core_at_the_lrs_its_tuning_chose():
+    """depth-quick's untuned lrs are the ones the committed depth-cpu study chose on dev."""
+    from pathlib import Path
+    from trmlab.study.presets import DEPTH_CPU_LRS, study_depth_cpu, study_depth_quick
+    quick, full = study_depth_quick(), study_depth_cpu()
+    assert {m.name for m in quick.models} <= {m.name for m in full.models}
+    assert quick.tasks == full.tasks and quick.base.model == full.base.model and not quick.tune
+    assert {m.name: m.train["lr"] for m in quick.models} == DEPTH_CPU_LRS
+    committed = Path(__file__).parents[1] / "results" / "depth-cpu" / "results.json"
+    chosen = {t["model"]: t["chosen_lr"] for t in json.loads(committed.read_text())["tuning"]}
+    assert all(chosen[name] == lr for name, lr in DEPTH_CPU_LRS.items())

@@ -157,6 +157,7 @@ def _depth_study(name: str, steps: int, d_model: int, tasks: list[str], tune: di
                        models=_depth_models(calls, base.model.n_layers, full), seeds=[0, 1, 2], eval_steps=16, tune=tune)
 
 
+# The learning rates depth-cpu's tuning chose (results/depth-cpu/report.md, "Learning-rate tuning").
 DEPTH_CPU_LRS = {"reasoner": 1e-3, "single-pass": 1e-3, "transformer": 3e-3, "deep-untied": 1e-3}
 
 
@@ -171,10 +172,11 @@ def study_depth_quick() -> StudyConfig:
 
 
 def study_depth_cpu() -> StudyConfig:
-    """≈ 70 minutes on 2 cores: p-hop induction (length 16, alphabet 4; p = 1-3, OOD 4-5), 2,000
-    steps, every model's lr tuned on seed 100. p-hop is the depth task a 2-layer LM learns within
-    this budget (0.64 at 1,500 steps, seed 0); n-ary addition, variable chains and i-GSM were not
-    learned by any model tried at CPU budgets (see their docstrings)."""
+    """About 110 minutes on 2 idle cores (216 min of compute; results/depth-cpu/): p-hop induction
+    (length 16, alphabet 4; p = 1-3, OOD 4-5), 2,000 steps, every model's lr tuned on seed 100
+    over {1e-3, 3e-3}, extended one point past a winning edge. p-hop is the depth task a 2-layer
+    LM learns within this budget (0.64 at 1,500 steps, seed 0); n-ary addition, variable chains
+    and i-GSM were not learned by any model tried at CPU budgets (see their docstrings)."""
     return _depth_study("depth-cpu", 2000, 64, ["phop"], tune={"lr": [1e-3, 3e-3], "seed": 100, "extend": 1})
 
 
