@@ -148,13 +148,12 @@ def tuning_results(study: StudyConfig, cells: list[Cell]) -> list[dict]:
         done = json.loads((c.run_dir / "cell.json").read_text()) if _finished(c) else None
         if done is not None and done["best_dev"] < 0:  # the trainer's start value: never evaluated
             raise ValueError(f"{c.run_dir}: no dev accuracy; tuning needs a dev split (data.n_dev > 0)")
-        entry = by_model.setdefault((c.task.id, c.spec.name), {"dev": {}, "compute_s": 0.0})
+        entry = by_model.setdefault((c.task.id, c.spec.name), {"dev": {}, "compute_s": 0.0, "spec": c.spec})
         entry["dev"][c.cfg.train.lr] = None if done is None else done["best_dev"]
         entry["compute_s"] += 0.0 if done is None else done["wall_s"] + done["eval_s"]
     out = []
     for (task, model), e in by_model.items():
-        spec = next(m for m in study.models if m.name == model)
-        _, settled = extended_grid(study.lr_grid(spec), e["dev"].get, study.tune.get("extend", 0))
+        _, settled = extended_grid(study.lr_grid(e["spec"]), e["dev"].get, study.tune.get("extend", 0))
         out.append({"task": task, "model": model, "seed": study.tune["seed"],
                     "grid": [{"lr": lr, "best_dev": dev} for lr, dev in sorted(e["dev"].items())],
                     "chosen_lr": pick_lr(e["dev"]) if settled else None, "compute_s": e["compute_s"]})

@@ -21,9 +21,9 @@ batch 64, lr 2e-3, answer_len 4), default knobs:
   test 0.216 (n=2: 0.420, n=3: 0.099, n=4: 0.146), OOD 0.002: still behind the
   2-layer model at this step count (dev 0.198 vs 0.404).
 - One-digit operands (`digits=1`, n = 2-5, OOD 6-8), lr 3e-3, 1500 steps: the 2-layer LM scores
-  0.990 in distribution (~30 s) and 0.000 OOD: in distribution this is not depth-limited.
-- The 2-layer reasoner looped 4 times on the defaults (lr 3e-3): dev 0.067 after 500 steps
-  (~85 s), where the run was stopped.
+  0.990 in distribution and 0.000 OOD: in distribution this is not depth-limited.
+- The 2-layer reasoner looped 4 times on the defaults (lr 3e-3): dev 0.067 after 500 steps,
+  where the run was stopped.
 """
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ Pointer chasing (`arithmetic=0`: copies only; `chains=2`: a decoy chain as deep 
 so the answer is one of two constants and chance is 0.5; `terse`: `k=v r=p v=2 p=1 k?`;
 `distractors=0`, depths 0-3, OOD 4-6), seed 0, lr 3e-3, batch 64: nothing learned it.
 The 2-layer LM stayed at 0.49-0.51 dev through 4000 steps, a 6-layer LM at 0.50 through 1000,
-and the 2-layer reasoner looped 4 times at 0.487 test after 1500 steps (~300 s).
+and the 2-layer reasoner looped 4 times at 0.487 test after 1500 steps.
 """
 from __future__ import annotations
 
@@ -77,13 +77,14 @@ class VariableChains(ProceduralTask):
     def generate(self, rng: random.Random, difficulty: int) -> Example:
         if not 1 <= self.chains <= self.max_value + 1:
             raise ValueError(f"variable_chains: chains must be 1..{self.max_value + 1} (got {self.chains})")
+        # Several chains need distinct constants; one is drawn as before, so the defaults' examples are unchanged.
         roots = rng.sample(range(self.max_value + 1), self.chains) if self.chains > 1 else [None]
         chains = []
         for root in roots:
             var = sum(map(len, chains))
             chain = [self._constant(rng, var) if root is None else Assignment(var, "const", root, None, root)]
             for _ in range(difficulty):
-                chain.append(self._derive(rng, chain[0].var + len(chain), chain[-1]))
+                chain.append(self._derive(rng, var + len(chain), chain[-1]))
             chains.append(chain)
         chain, statements = chains[0], [s for c in chains for s in c]
         for i in range(len(statements), len(statements) + self.distractors):
