@@ -44,6 +44,11 @@ MODEL_VARIANTS = {
     "reasoner-deq": lambda: tiny_reasoner_config(recursion="deq", distinct_slots=True),
     "hrm": lambda: HRMConfig(**{**vars(tiny_reasoner_config()), "n_latent": 2, "n_cycles": 2}),
     "transformer": lambda: tiny_transformer_config(),
+    # The extrapolation recipes: per-row loop counts, incremental loss, local attention, no recall, no positions.
+    "reasoner-looped-extrapolation": lambda: tiny_reasoner_config(
+        recursion="looped", loops_per_token=0.25, incremental_alpha=0.5, extra_loops=1, window=2),
+    "reasoner-looped-no-recall-nope": lambda: tiny_reasoner_config(recursion="looped", recall=False, positions="none"),
+    "transformer-window-nope": lambda: tiny_transformer_config(window=3, positions="none"),
 }
 
 

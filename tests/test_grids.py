@@ -51,7 +51,7 @@ def test_in_place_encoding_one_token_per_cell_and_unscored_cells_are_pad():
 def test_grid_tasks_need_the_in_place_layout():
     with pytest.raises(ValueError, match="in place"):
         load_splits(DataConfig(**{**SUDOKU4, "answer_len": 4}))
-    with pytest.raises(ValueError, match="grid puzzles"):
+    with pytest.raises(ValueError, match="is for tasks answered in place"):
         load_splits(DataConfig(task="arithmetic", answer_len=0, n_train=10, n_dev=0, n_test=0, n_ood=0))
     tok, splits = load_splits(DataConfig(**SUDOKU4))
     assert tok.alphabet == "0123456789" and splits["train"].augment is not None

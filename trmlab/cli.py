@@ -53,14 +53,16 @@ def _run_config(args) -> RunConfig:
 
 
 def _fit_layout(cfg: RunConfig) -> None:
-    """A grid task reads its answer in place, a text task in answer slots: switch a preset made
-    for the other kind (`trmlab train --task sudoku` from the text default)."""
+    """A grid task (or another task answered in place) reads its answer in place, a text task
+    in answer slots: switch a preset made for the other kind (`trmlab train --task sudoku` from
+    the text default)."""
     from .tasks import make_task
     from .tasks.grid.base import GridTask
     task = make_task(cfg.data.task)
-    if isinstance(task, GridTask) and cfg.data.answer_len:
-        rows, cols = task.shape()
+    if task.in_place and cfg.data.answer_len and cfg.model.kind != "transformer":
         cfg.data.answer_len = cfg.model.answer_len = 0
+    if isinstance(task, GridTask):
+        rows, cols = task.shape()
         cfg.data.max_question_len = max(cfg.data.max_question_len, rows * cols)
         if cfg.model.mixer == "mlp":
             cfg.model.question_len = rows * cols

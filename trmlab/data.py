@@ -9,7 +9,7 @@ have seen.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -31,6 +31,7 @@ class EncodedSplit:
     skipped: int = 0  # examples dropped because they did not fit
     augment: object = None  # grids, training split: (n, torch.Generator) -> (perm, symbol_map) or None
     puzzle: torch.Tensor | None = None  # [N] puzzle identifiers (ARC: one learned embedding each)
+    exact: bool = False  # answers compared as written (an in-place task's string in an answer field)
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -147,12 +148,14 @@ def make_data_task(cfg):
     from .tasks.grid.base import GridTask
 
     task = make_task(cfg.task, **{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.knobs.items()})
-    grid = isinstance(task, GridTask)
-    if grid and (cfg.answer_len or cfg.tokenizer != "char"):
+    if isinstance(task, GridTask) and (cfg.answer_len or cfg.tokenizer != "char"):
         raise ValueError(f"task {cfg.task!r} is a grid puzzle: its answer is read in place "
                          f"(set data.answer_len=0, model.answer_len=0) with the char tokenizer")
-    if not grid and not cfg.answer_len:
-        raise ValueError(f"data.answer_len=0 (answers in place) is for grid puzzles; {cfg.task!r} is not one")
+    if task.in_place and cfg.tokenizer != "char":
+        raise ValueError(f"task {cfg.task!r} is answered in place, one token per character: use the char tokenizer")
+    if not task.in_place and not cfg.answer_len:
+        raise ValueError(f"data.answer_len=0 (answers in place) is for tasks answered in place "
+                         f"(grids, prefix_parity, long_addition); {cfg.task!r} is not one")
     return task
 
 
@@ -180,8 +183,13 @@ def load_splits(cfg, splits=("train", "dev", "test", "ood"), tokenizer=None):
 
 def encode_for(task, cfg, examples: list[Example], tokenizer, split: str) -> EncodedSplit:
     where = f"task {cfg.task!r} split {split!r}: "
+    exact = task.in_place and cfg.answer_len > 0
+    if exact:  # an in-place answer written after the question (the LM): its scored characters
+        examples = [replace(ex, answer="".join(c for c in ex.answer if c not in task.filler + task.unscored))
+                    for ex in examples]
     out = encode(examples, tokenizer, cfg.answer_len, cfg.max_question_len, cfg.too_long,
-                 where=where, unscored=getattr(task, "unscored", ""))
+                 where=where, unscored=task.unscored)
+    out.exact = exact
     names = task.puzzle_names() if hasattr(task, "puzzle_names") else None
     if names:
         index = {name: i for i, name in enumerate(names)}

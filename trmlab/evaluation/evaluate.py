@@ -30,6 +30,8 @@ class EvalResult:
     fill: torch.Tensor | None = None  # [S, N] float: share right of the cells the answer changes
     residual: torch.Tensor | None = None  # [S, N] float: |f(s) - s| / |f(s)| of each iteration
     entropy: torch.Tensor | None = None  # [S, N] float: the answer distribution's mean entropy
+    changed: torch.Tensor | None = None  # [S, N] bool: the answer differs from the step before (step 1: True)
+    rule_step: torch.Tensor | None = None  # [N] long: a size-rule model's own iteration count per row
 
     @property
     def steps(self) -> int:
@@ -42,7 +44,27 @@ class EvalResult:
 
     @property
     def accuracy(self) -> float:
-        return self.accuracy_at()
+        """Accuracy after the last step run, or at each row's own count for a size-rule model."""
+        return self.accuracy_at() if self.rule_step is None else self.accuracy_at_rows(self.rule_step)
+
+    def accuracy_at_rows(self, steps: torch.Tensor) -> float:
+        """Accuracy reading row i after steps[i] iterations (capped at the last step run)."""
+        return self.correct_at_rows(steps).float().mean().item() if len(steps) else 0.0
+
+    def correct_at_rows(self, steps: torch.Tensor) -> torch.Tensor:
+        return self.correct[steps.clamp(1, self.steps) - 1, torch.arange(len(steps))]
+
+    def settle_step(self, patience: int) -> torch.Tensor:
+        """[N]: the first iteration whose answer is the same as the `patience` iterations before
+        it (the answer has settled), or the last step run when it never does. Label-free: it reads
+        the model's own answers only."""
+        S, N = self.changed.shape
+        run = torch.zeros(N, dtype=torch.long)  # consecutive unchanged iterations so far
+        stop = torch.full((N,), S, dtype=torch.long)
+        for s in range(S):
+            run = torch.where(self.changed[s], 0, run + 1)
+            stop = torch.where((run >= patience) & (stop == S), s + 1, stop)
+        return stop
 
     def accuracy_by_step(self) -> list[float]:
         return self.correct.float().mean(1).tolist()
@@ -66,12 +88,22 @@ class EvalResult:
                     "min_entropy_step_by_difficulty": mean_by(self.difficulty, (step + 1).float())}
         return out
 
-    def summary(self, step: int | None = None) -> dict:
-        """Headline numbers at `step` (default: the last step run), the whole depth curve, halting."""
+    def summary(self, step: int | None = None, patience: int = 0) -> dict:
+        """Headline numbers at `step` (default: the last step run; a size-rule model: each row's
+        own count), the whole depth curve, halting; with `patience`, the settled answer's
+        accuracy and the iterations it took (see `stopping`)."""
         step = min(step or self.steps, self.steps)
         out = {"n": self.correct.shape[1], "step": step, "accuracy": self.accuracy_at(step),
                "accuracy_by_step": self.accuracy_by_step(),
                "accuracy_by_difficulty": self.accuracy_by_difficulty(step), **self.halting()}
+        if self.rule_step is not None:  # the size rule is the headline readout
+            at_rule = self.correct_at_rows(self.rule_step).float()
+            out |= {"accuracy": at_rule.mean().item() if len(at_rule) else 0.0, "readout": "size rule",
+                    "accuracy_by_difficulty": mean_by(self.difficulty, at_rule),
+                    "rule_step_by_difficulty": mean_by(self.difficulty, self.rule_step.float()),
+                    "rule_capped": bool((self.rule_step > self.steps).any())}
+        if self.steps > 1:
+            out |= self.stopping(step, patience)
         if self.residual is not None:  # how close each iteration is to a fixed point
             out["residual_by_step"] = self.residual.mean(1).tolist()
         if self.cells is not None:
@@ -81,6 +113,34 @@ class EvalResult:
             out["fill_accuracy"] = self.fill[step - 1].mean().item() if self.fill.numel() else 0.0
             out["fill_accuracy_by_step"] = self.fill.mean(1).tolist()
         return out
+
+
+    OVERTHINK = (1, 2, 8, 32)  # multiples of the iterations a row needs, for the overthinking table
+
+    def stopping(self, step: int, patience: int) -> dict:
+        """Accuracy by size x iterations (the heat map); after 1, 2, 8, 32 times the iterations a
+        row needs (its size rule's count, else `step`), capped at the last step run; and, with
+        `patience`, at the settled answer (`settle_step`) with the iterations that took."""
+        need = self.rule_step if self.rule_step is not None else torch.full_like(self.difficulty, step)
+        out = {"accuracy_by_difficulty_by_step": {
+                   d: [v for v in row] for d, row in
+                   mean_by_rows(self.difficulty, self.correct.float().t()).items()},
+               "accuracy_at_multiple": {k: self.accuracy_at_rows(k * need) for k in self.OVERTHINK},
+               "multiple_capped": {k: bool((k * need > self.steps).any()) for k in self.OVERTHINK}}
+        if patience and self.changed is not None and self.correct.shape[1]:
+            stop = self.settle_step(patience)
+            right = self.correct_at_rows(stop).float()
+            out |= {"settle_patience": patience, "accuracy_at_settle": right.mean().item(),
+                    "mean_settle_step": stop.float().mean().item(),
+                    "never_settled": (stop == self.steps).float().mean().item() if patience < self.steps else 1.0,
+                    "accuracy_at_settle_by_difficulty": mean_by(self.difficulty, right),
+                    "settle_step_by_difficulty": mean_by(self.difficulty, stop.float())}
+        return out
+
+
+def mean_by_rows(keys: torch.Tensor, rows: torch.Tensor) -> dict[int, list[float]]:
+    """Per key, the mean of `rows` [N, S] over the examples with that key: [S] lists."""
+    return {k: rows[keys == k].mean(0).tolist() for k in sorted(set(keys.tolist()))}
 
 
 def mean_by(keys: torch.Tensor, values: torch.Tensor) -> dict[int, float]:
@@ -97,7 +157,11 @@ def evaluate(model, split: EncodedSplit, tokenizer, *, steps: int | None = None,
     model.eval()
     width = model.cfg.fixed_question_width
     in_place = model.cfg.answer_len == 0
-    per_step, halts, final, cells, fill = [], [], [], [], []
+    rule = model.loop_counts(split.question_len) if hasattr(model, "loop_counts") else None
+    if steps is None and rule is not None and len(rule):  # every row reaches its own count
+        steps = int(rule.max())
+    same = (lambda p, t: p == t) if split.exact else answers_match
+    per_step, halts, final, cells, fill, changed = [], [], [], [], [], []
     traces = {"residuals": [], "entropy": []}  # per-iteration diagnostics a recursive model returns
     for idx, batch in split.batches(batch_size, device, width):
         with autocast(device, precision):
@@ -111,12 +175,18 @@ def evaluate(model, split: EncodedSplit, tokenizer, *, steps: int | None = None,
             to_fill = scored & (answer != batch["question"].cpu()[None, :, :answer.shape[-1]])
             fill.append(((tokens == answer) & to_fill).sum(-1) / to_fill.sum(-1).clamp(min=1))
             final += [board_text(row, tokenizer) for row in tokens[-1]]
+            # The whole written answer (the question's positions, not its padding) moved or not.
+            real = torch.arange(tokens.shape[-1])[None] < batch["question_len"].cpu()[:, None]
+            moved = ((tokens[1:] != tokens[:-1]) & real).any(-1)
         else:
             targets = [split.examples[i].answer for i in idx.tolist()]
             decoded = [[tokenizer.decode(row) for row in step] for step in tokens]
-            per_step.append(torch.tensor([[answers_match(p, t) for p, t in zip(step, targets)]
+            per_step.append(torch.tensor([[same(p, t) for p, t in zip(step, targets)]
                                           for step in decoded], dtype=torch.bool))
             final += decoded[-1]
+            moved = torch.tensor([[a != b for a, b in zip(now, before)] for before, now in zip(decoded, decoded[1:])],
+                                 dtype=torch.bool).view(len(decoded) - 1, len(idx))
+        changed.append(torch.cat([torch.ones(1, len(idx), dtype=torch.bool), moved]))
         for key, parts in traces.items():
             if key in out:
                 parts.append(out[key].float().cpu())
@@ -131,7 +201,9 @@ def evaluate(model, split: EncodedSplit, tokenizer, *, steps: int | None = None,
     cell_share = torch.cat(cells, dim=1).float() if cells else None
     fill_share = torch.cat(fill, dim=1).float() if fill else None
     residual, entropy = (torch.cat(parts, dim=1) if parts else None for parts in traces.values())
-    return EvalResult(correct, halt, final, split.difficulty, cell_share, fill_share, residual, entropy)
+    moved = torch.cat(changed, dim=1) if changed else None
+    return EvalResult(correct, halt, final, split.difficulty, cell_share, fill_share, residual, entropy,
+                      moved, rule)
 
 
 def board_text(ids, tokenizer) -> str:

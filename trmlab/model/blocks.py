@@ -80,12 +80,13 @@ def stream_dtype(t: torch.Tensor) -> torch.dtype:
 class Context:
     """What every block needs besides the hidden states; built once per forward.
 
-    rope:  (cos, signed sin), each [B, L, 1, 1, head_dim] (see `Rotary`)
+    rope:  (cos, signed sin), each [B, L, 1, 1, head_dim] (see `Rotary`), or None for no
+           positional encoding (`positions="none"`)
     bias:  additive attention mask broadcastable to [B, heads, L, L] (see `attention_bias`),
            or None for full bidirectional attention
     """
 
-    rope: tuple[torch.Tensor, torch.Tensor]
+    rope: tuple[torch.Tensor, torch.Tensor] | None
     bias: torch.Tensor | None = None
 
 
@@ -97,6 +98,27 @@ def attention_bias(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     (B64 H4 L124 causal, 2 threads: attention 18.3 -> 13.1 ms forward+backward, 9.9 -> 4.5 ms
     forward); SDPA (fp32, CUDA) takes it as its float `attn_mask`."""
     return torch.zeros(allowed.shape, dtype=dtype, device=allowed.device).masked_fill_(~allowed, float("-inf"))
+
+
+def within_window(positions: torch.Tensor, window: int) -> torch.Tensor:
+    """[B, L, L] bool: query i may see key j when |pos_i - pos_j| <= window (`model.window`).
+
+    Local attention makes a layer's reach a fixed number of positions, whatever the length:
+    the rule a recursive model learns on short inputs is then the same on long ones, and only
+    more iterations carry information further (the FIR/IIR point of the design notes)."""
+    return (positions[:, :, None] - positions[:, None, :]).abs() <= window
+
+
+def make_context(rotary: "Rotary | None", positions: torch.Tensor, allowed: torch.Tensor | None,
+                 window: int, dtype: torch.dtype) -> Context:
+    """The attention context of one forward: rotary angles at `positions` [B, L] (none without
+    a `rotary`), and the mask `allowed` (bool, broadcastable to [B, L, L]; None = all) narrowed
+    to the local `window` when there is one."""
+    if window:
+        local = within_window(positions, window)
+        allowed = local if allowed is None else allowed & local
+    bias = None if allowed is None else attention_bias(allowed[:, None], dtype)
+    return Context(None if rotary is None else rotary(positions), bias)
 
 
 class Rotary(nn.Module):
@@ -143,7 +165,8 @@ class Attention(nn.Module):
         B, L, D = h.shape
         qkv = self.qkv(h).view(B, L, 3, self.n_heads, D // self.n_heads)
         # Rotate q and k together (one pass over both), then to [B, heads, L, head_dim].
-        q, k = apply_rotary(qkv[:, :, :2], ctx.rope).permute(2, 0, 3, 1, 4)
+        qk = qkv[:, :, :2] if ctx.rope is None else apply_rotary(qkv[:, :, :2], ctx.rope)
+        q, k = qk.permute(2, 0, 3, 1, 4)
         v = qkv[:, :, 2].transpose(1, 2)
         o = attention(q, k, v, ctx.bias)
         return self.out(o.transpose(1, 2).reshape(B, L, D))

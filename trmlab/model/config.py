@@ -9,6 +9,7 @@ HALTING_MODES = ("act", "fixed", "random")
 RECURSION_SCHEMES = ("trm", "looped", "recurrent_depth", "deq")
 INJECTIONS = ("sum", "concat", "norm")
 FEEDBACK_MODES = ("continuous", "tokens")
+POSITIONS = ("rope", "none")
 
 
 @dataclass
@@ -23,12 +24,15 @@ class NetConfig:
     mixer: str = "attention"  # or "mlp": TRM-MLP's token mixer (fixed question width)
     rope_theta: float = 10000.0
     max_positions: int = 1024
+    positions: str = "rope"  # "rope" (rotary, relative) or "none" (no positional encoding)
+    window: int = 0  # attention sees keys within this many positions (|i - j| <= window); 0 = all
 
     recursive = False  # iterated: evaluated after every iteration (supervision step)
     deep_supervision = False  # trained with a carry of states across optimiser steps
     RULES = {"d_model": at_least(1), "n_layers": at_least(1), "n_heads": at_least(1),
              "ffn_expansion": above(0), "ffn_multiple": at_least(1), "mixer": one_of("attention", "mlp"),
-             "rope_theta": above(0), "max_positions": at_least(1)}
+             "rope_theta": above(0), "max_positions": at_least(1), "positions": one_of(*POSITIONS),
+             "window": at_least(0)}
 
     def __post_init__(self):
         check_fields("model", self, self.RULES)
@@ -88,6 +92,16 @@ class ReasonerConfig(NetConfig):
     stagger: bool = False  # trm: the first examples run 1..N_sup steps, so batches mix steps (a probe)
     injection: str = "sum"  # x into the z update: "sum" (x+y+z), "concat" (adapter [x, y+z]), "norm"
     progressive: bool = False  # looped: a loss after every iteration, not only the last
+    # Looped recipes for extrapolation (size-generalisation): a row runs T = ceil(loops_per_token
+    # * its question tokens) iterations, not N_sup (0 = N_sup), plus U{0..extra_loops} more drawn
+    # per row; incremental_alpha mixes in Bansal et al.'s progressive loss (n ~ U{0..T-1}
+    # iterations without gradient, k ~ U{1..T-n} with it, the loss after n + k):
+    # (1 - alpha) * loss after T + alpha * that loss. recall=False feeds the question only once,
+    # into the starting state, instead of into every latent update (the recall ablation).
+    loops_per_token: float = 0.0
+    extra_loops: int = 0
+    incremental_alpha: float = 0.0
+    recall: bool = True
     depth_dist: str = "uniform"  # recurrent_depth: count uniform in 1..2N_sup-1, or "lognormal" (Huginn)
     grad_iters: int = 0  # recurrent_depth / deq (phantom): last iterations with gradients; 0 = 1 for deq, all else
     deq_tol: float = 1e-3  # deq: stop when |f(s) - s| / |f(s)| is below this
@@ -103,7 +117,8 @@ class ReasonerConfig(NetConfig):
              "recursion": one_of(*RECURSION_SCHEMES), "grad_cycles": at_least(0), "carry": one_of("kept", "reset"),
              "injection": one_of(*INJECTIONS), "depth_dist": one_of("uniform", "lognormal"),
              "grad_iters": at_least(0), "deq_tol": above(0), "deq_grad": one_of("phantom", "implicit"),
-             "sup_curriculum": at_least(0)}
+             "sup_curriculum": at_least(0), "loops_per_token": at_least(0, "a number"),
+             "extra_loops": at_least(0), "incremental_alpha": within(0, 1)}
 
     def __post_init__(self):
         super().__post_init__()
@@ -115,6 +130,16 @@ class ReasonerConfig(NetConfig):
                 f"model.grad_cycles={self.grad_cycles}: must be 0 (all) to model.n_cycles={self.n_cycles}")
         require(self.recursion == "trm" or self.feedback == "continuous",
                 "model.feedback='tokens' is a deep-supervision ablation: use model.recursion='trm'")
+        looped_only = {"loops_per_token": self.loops_per_token, "extra_loops": self.extra_loops,
+                       "incremental_alpha": self.incremental_alpha, "progressive": self.progressive}
+        for name, value in looped_only.items():
+            require(not value or self.recursion == "looped", f"model.{name} is a looped recipe: use model.recursion='looped'")
+        require(not (self.progressive and (self.loops_per_token or self.extra_loops or self.incremental_alpha)),
+                "model.progressive (a loss after every iteration) does not combine with per-row loop counts "
+                "or the incremental loss")
+        require(self.recall or (self.recursion != "trm" and self.injection == "sum"),
+                "model.recall=False needs a carry-less scheme (model.recursion looped, recurrent_depth or deq) "
+                "and model.injection='sum'")
 
     @property
     def trained_steps(self) -> int:

@@ -26,7 +26,7 @@ from torch import nn
 
 from torch.utils.checkpoint import checkpoint
 
-from .blocks import Context, Rotary, Stack, attention_bias, linear, rms_norm, stack_forward_flops, stream_dtype
+from .blocks import Context, Rotary, Stack, linear, make_context, rms_norm, stack_forward_flops, stream_dtype
 from .config import ReasonerConfig
 from .losses import answer_loss, exactly_right
 from .recursion import answer_entropy, state_residual
@@ -48,7 +48,7 @@ class RecursiveReasoner(PretrainedMixin, nn.Module):
             self.puzzle_embed = nn.Embedding(cfg.puzzle_ids, d)
             nn.init.zeros_(self.puzzle_embed.weight)
         self.build_networks()
-        self.rotary = Rotary(d // cfg.n_heads, cfg.rope_theta)
+        self.rotary = Rotary(d // cfg.n_heads, cfg.rope_theta) if cfg.positions == "rope" else None
         self.head = linear(d, vocab_size)  # not tied to the input embedding (tying hurt TRM)
         self.q_head = nn.Linear(d, self.halt_outputs)
         nn.init.zeros_(self.q_head.weight)  # start far from halting: bias -5
@@ -101,11 +101,20 @@ class RecursiveReasoner(PretrainedMixin, nn.Module):
         a_pos = R + question_len[:, None] + torch.arange(Fa, device=dev)[None]
         q_pos = torch.where(q_valid, R + col[None], 0)
         positions = torch.cat([r_pos, a_pos, q_pos], dim=1)
-        bias = None if bool(q_valid.all()) else attention_bias(valid[:, None, None, :], stream_dtype(x))
-        return x, Context(self.rotary(positions), bias)
+        keys = None if bool(q_valid.all()) else valid[:, None, :]
+        return x, make_context(self.rotary, positions, keys, cfg.window, stream_dtype(x))
 
     def initial_state(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.y_init.expand_as(x).to(x.dtype), self.z_init.expand_as(x).to(x.dtype)
+        """The fixed starting (y, z); without recall the question enters here, once."""
+        y, z = self.y_init.expand_as(x).to(x.dtype), self.z_init.expand_as(x).to(x.dtype)
+        return (y, z) if self.cfg.recall else (y, z + x)
+
+    def loop_counts(self, question_len: torch.Tensor) -> torch.Tensor | None:
+        """[B]: the iterations each row runs under the size rule T = ceil(loops_per_token *
+        question tokens) (read from the input, never the label); None without the rule."""
+        if not self.cfg.loops_per_token:
+            return None
+        return torch.ceil(question_len.double() * self.cfg.loops_per_token).long().clamp(min=1)
 
     # ----- recursion -----
     def network(self, call: int) -> Stack:
@@ -121,7 +130,7 @@ class RecursiveReasoner(PretrainedMixin, nn.Module):
         """The latent update's input: the question x with the state (TRM: summed)."""
         if self.cfg.injection == "concat":  # Huginn's: concatenate, then a 2d -> d adapter
             return self.adapter(torch.cat([x, y + z], dim=-1))
-        h = x + y + z
+        h = x + y + z if self.cfg.recall else y + z
         return rms_norm(h) if self.cfg.injection == "norm" else h
 
     def latent_recursion(self, x, y, z, ctx: Context):
@@ -186,15 +195,17 @@ class RecursiveReasoner(PretrainedMixin, nn.Module):
     # ----- inference -----
     @torch.no_grad()
     def predict(self, batch: dict, steps: int | None = None) -> dict:
-        """Run `steps` iterations (default: the trained N_sup) from the initial state, whatever the scheme
-        trained; the answer tokens, halt logits and state residual after each.
+        """Run `steps` iterations (default: the trained N_sup, or the longest row's count under the
+        size rule) from the initial state, whatever the scheme trained; the answer tokens, halt
+        logits and state residual after each (and `rule_step` [B], a size-rule model's own count).
 
         Returns tokens [S, B, F], halt_logits [S, B], residuals [S, B] (|s_new - s| / |s_new|
         over the state (y, z) at the unpadded positions: near 0 at a fixed point) and entropy
         [S, B] (of the answer distribution, for Fan et al.'s stop at the most confident step).
         Labels are never read.
         """
-        steps = steps or self.cfg.trained_steps
+        rule = self.loop_counts(batch["question_len"])
+        steps = steps or (int(rule.max()) if rule is not None and len(rule) else self.cfg.trained_steps)
         x, ctx = self.embed(batch["question"], batch["question_len"], batch.get("puzzle"))
         y, z = self.initial_state(x)
         valid = self.valid_positions(batch["question_len"], x.shape[1])
@@ -206,8 +217,11 @@ class RecursiveReasoner(PretrainedMixin, nn.Module):
             tokens.append(logits.argmax(-1))
             halts.append(self.halt_logit(q).float())
             entropies.append(answer_entropy(logits))
-        return {"tokens": torch.stack(tokens), "halt_logits": torch.stack(halts),
-                "residuals": torch.stack(residuals), "entropy": torch.stack(entropies)}
+        out = {"tokens": torch.stack(tokens), "halt_logits": torch.stack(halts),
+               "residuals": torch.stack(residuals), "entropy": torch.stack(entropies)}
+        if rule is not None:  # where the size rule reads each row's answer
+            out["rule_step"] = rule
+        return out
 
     def valid_positions(self, question_len: torch.Tensor, seq_len: int) -> torch.Tensor:
         """[B, L] bool: registers, answer slots and the question's real tokens (not its padding)."""

@@ -33,6 +33,7 @@ class UnrollOutput:
     free: int  # iterations run without gradients
     grad: int  # iterations run with gradients
     residual: float  # the last iteration's mean state residual |f(s) - s| / |f(s)|
+    weights: list | None = None  # each readout's share of the loss; None = equal
 
 
 def unroll(model, x, ctx, valid, generator: torch.Generator, shard: tuple[int, slice] | None = None) -> UnrollOutput:
@@ -41,6 +42,8 @@ def unroll(model, x, ctx, valid, generator: torch.Generator, shard: tuple[int, s
     cfg = model.cfg
     y, z = model.initial_state(x)
     if cfg.recursion == "looped":
+        if cfg.loops_per_token or cfg.extra_loops or cfg.incremental_alpha:
+            return looped_per_row(model, x, y, z, ctx, valid, generator, shard)
         return iterate(model, x, y, z, ctx, valid, free=0, grad=cfg.n_sup, every=cfg.progressive)
     if cfg.recursion == "recurrent_depth":
         y, z = random_state(y, generator, shard), random_state(z, generator, shard)
@@ -67,6 +70,61 @@ def iterate(model, x, y, z, ctx, valid, *, free: int, grad: int, every: bool = F
             residual = state_residual((y, z), (y_new, z_new), valid).mean().item()
         y, z = y_new, z_new
     return UnrollOutput(readouts, free, grad, residual)
+
+
+def looped_per_row(model, x, y, z, ctx, valid, generator: torch.Generator,
+                   shard: tuple[int, slice] | None = None) -> UnrollOutput:
+    """The looped recipes for extrapolation. Row i runs m_i iterations: the size rule's count
+    (or N_sup) plus U{0..extra_loops}. Its loss is read after m_i iterations with gradients
+    through all of them (weight 1 - alpha) and, with Bansal et al.'s incremental-progress loss
+    (weight alpha), after n_i + k_i iterations of a second pass whose first n_i ~ U{0..m_i-1}
+    carry no gradient (k_i ~ U{1..m_i-n_i}): a step that improves any state it is handed."""
+    cfg = model.cfg
+    batch, rows = shard or (x.shape[0], slice(None))
+
+    def uniform(high: torch.Tensor) -> torch.Tensor:  # [B]: U{0..high-1}, drawn for the global batch
+        return (torch.rand(batch, generator=generator)[rows] * high).long().clamp(max=high - 1)
+
+    question_len = valid.sum(1) - (cfg.n_registers + cfg.answer_len)
+    m = model.loop_counts(question_len.cpu())
+    m = torch.full((x.shape[0],), cfg.n_sup) if m is None else m
+    if cfg.extra_loops:
+        m = m + uniform(torch.full_like(m, cfg.extra_loops + 1))
+    alpha = cfg.incremental_alpha
+    readouts, weights, run = [], [], 0
+    if alpha < 1:
+        out, residual = read_rows(model, x, y, z, ctx, valid, m)
+        readouts.append(out), weights.append(1 - alpha)
+        run += int(m.max())
+    if alpha > 0:
+        n = uniform(m)
+        k = 1 + uniform(m - n)
+        out, residual = read_rows(model, x, y, z, ctx, valid, n + k, detach_after=n)
+        readouts.append(out), weights.append(alpha)
+        run += int((n + k).max())
+    return UnrollOutput(readouts, 0, run, residual, weights)
+
+
+def read_rows(model, x, y, z, ctx, valid, stop: torch.Tensor, detach_after: torch.Tensor | None = None):
+    """Iterate until every row has reached its `stop` [B] and read each row's (answer logits,
+    halt logit) after its own stop; a row's state is detached after `detach_after` [B]
+    iterations (no gradient reaches the iterations before). Returns (readout, last residual)."""
+    stop = stop.to(x.device)
+    detach_after = None if detach_after is None else detach_after.to(x.device)
+    logits = q = None
+    for t in range(1, int(stop.max()) + 1):
+        y_new, z_new = model.iteration(x, y, z, ctx, grad_cycles=0)
+        if detach_after is not None and bool((detach_after == t).any()):
+            cut = (detach_after == t)[:, None, None]
+            y_new, z_new = torch.where(cut, y_new.detach(), y_new), torch.where(cut, z_new.detach(), z_new)
+        here = stop == t
+        if bool(here.any()):
+            step_logits, step_q = model.readout(y_new)
+            logits = step_logits if logits is None else torch.where(here[:, None, None], step_logits, logits)
+            q = step_q if q is None else torch.where(here, step_q, q)
+        y_old, z_old, y, z = y, z, y_new, z_new
+    residual = state_residual((y_old, z_old), (y, z), valid).mean().item()
+    return (logits, q), residual
 
 
 def state_residual(old: tuple, new: tuple, valid: torch.Tensor) -> torch.Tensor:

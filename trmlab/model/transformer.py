@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ..tokenizer import EOS, PAD, SEP
-from .blocks import Context, Rotary, Stack, attention_bias, linear, stack_forward_flops, stream_dtype
+from .blocks import Rotary, Stack, linear, make_context, stack_forward_flops, stream_dtype
 from .config import TransformerConfig
 from .losses import answer_loss
 from .pretrained import PretrainedMixin
@@ -32,7 +32,7 @@ class TransformerLM(PretrainedMixin, nn.Module):
         nn.init.trunc_normal_(self.token_embed.weight, std=1 / math.sqrt(d),
                               a=-2 / math.sqrt(d), b=2 / math.sqrt(d))
         self.net = Stack(cfg.n_layers, d, cfg.n_heads, cfg.ffn_expansion, cfg.ffn_multiple)
-        self.rotary = Rotary(d // cfg.n_heads, cfg.rope_theta)
+        self.rotary = Rotary(d // cfg.n_heads, cfg.rope_theta) if cfg.positions == "rope" else None
         self.head = linear(d, vocab_size)
 
     def prompt(self, question: torch.Tensor, question_len: torch.Tensor) -> torch.Tensor:
@@ -56,7 +56,7 @@ class TransformerLM(PretrainedMixin, nn.Module):
         # Padding rows may see themselves, so no softmax row is empty.
         mask = causal & (key_ok[:, None, :] | torch.eye(L, dtype=torch.bool, device=tokens.device))
         h = self.token_embed(tokens) * math.sqrt(self.cfg.d_model)
-        h = self.net(h, Context(self.rotary(positions), attention_bias(mask[:, None], stream_dtype(h))))
+        h = self.net(h, make_context(self.rotary, positions, mask, self.cfg.window, stream_dtype(h)))
         return self.head(h[:, -last:])
 
     def loss(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:

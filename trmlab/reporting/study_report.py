@@ -27,6 +27,7 @@ from pathlib import Path
 
 from matplotlib.colors import to_rgb
 
+from .extrapolation import extrapolation_section
 from .report import (draw_depth_curves, human, model_colors, plot_accuracy_vs_cost, plot_by_difficulty,
                      plot_depth_panels, plot_errorbar_lines, plt, table)
 from .stats import describe, fmt, fmt_ci, paired_difference, t95
@@ -142,8 +143,9 @@ def eval_splits(cells: list[dict]) -> list[str]:
 
 
 def is_grid(cells: list[dict]) -> bool:
-    """Grid puzzles: the answer is read in place (no answer slots)."""
-    return bool(cells) and all((c.get("config") or {}).get("answer_len") == 0 for c in cells)
+    """Grid puzzles: the answer is read in place (no answer slots) at the cells of a board (a cell's
+    "grid"; older cells, without it, by their answer field alone)."""
+    return bool(cells) and all(c.get("grid", (c.get("config") or {}).get("answer_len") == 0) for c in cells)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -623,6 +625,7 @@ def task_section(task: str, cells: list[dict], info: dict, eval_steps: int, out:
     lines += ["### Headline", ""] + (grid_headline(models, tested) if grid else headline(models, splits, chance))
     if tuning:
         lines += ["### Learning-rate tuning", ""] + tuning_table(tuning, models)
+    lines += extrapolation_section(ms, tested, info, out / f"{slug(task)}_extrapolation.png")
 
     ref = reference_model(models)
     others = [m for m in ms if ref is not None and m is not ref]

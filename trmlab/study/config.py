@@ -12,9 +12,13 @@ comparison changes one thing at a time:
   hrm           HRM over the same blocks: two networks, 2 low x 2 high cycles by default,
                 1-step gradient, Q-learning halting (the base's other settings kept)
 
+On a task answered in place (`data.answer_len = 0`) the LM writes the answer after the question,
+in a field of `data.max_question_len + 1` tokens; the one-pass models drop the looped recipes.
+
 `groups` names the comparisons a model belongs to in the report: main (every baseline),
 depth (trained recursion), halting (how many supervision steps rows train), feedback,
-schemes (how the recursion is trained: `model.recursion`).
+schemes (how the recursion is trained: `model.recursion`), ablations (one ingredient of a recipe
+removed at a time).
 
 Fair tuning: `tune = {"lr": [1e-3, 3e-3, 1e-2], "seed": 100}` gives every model its own
 learning rate, chosen from the grid by dev accuracy on the tuning seed (never a study seed);
@@ -35,7 +39,8 @@ from ..config import DataConfig, RunConfig, TrainConfig, _build, transformer_twi
 from ..model.config import HRMConfig, ReasonerConfig
 
 MODEL_KINDS = ("reasoner", "transformer", "single_pass", "unrolled", "hrm")
-GROUPS = ("main", "depth", "halting", "feedback", "schemes")
+GROUPS = ("main", "depth", "halting", "feedback", "schemes", "ablations")
+ONE_PASS = {"loops_per_token": 0.0, "extra_loops": 0, "incremental_alpha": 0.0, "progressive": False}
 
 
 @dataclass
@@ -108,6 +113,9 @@ class StudyConfig:
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     eval_steps: int = 64
     tune: dict = field(default_factory=dict)  # {"lr": [...], "seed": k}: see the module's docstring
+    # The oracle-free stop, fixed before any test number is seen: a recursive model's answer is
+    # read once it is the same as the `settle_patience` iterations before it; 0 = not reported.
+    settle_patience: int = 0
 
     def __post_init__(self):
         names = [m.name for m in self.models]
@@ -145,7 +153,8 @@ class StudyConfig:
     # ----- (de)serialisation
     def to_dict(self) -> dict:
         return {"name": self.name, "base": self.base.to_dict(), "seeds": list(self.seeds),
-                "eval_steps": self.eval_steps, "tune": dict(self.tune), "tasks": [asdict(t) for t in self.tasks],
+                "eval_steps": self.eval_steps, "tune": dict(self.tune), "settle_patience": self.settle_patience,
+                "tasks": [asdict(t) for t in self.tasks],
                 "models": [asdict(m) for m in self.models]}
 
     @classmethod
@@ -157,7 +166,7 @@ class StudyConfig:
                    tasks=[_build(TaskSpec, t, "task") for t in d["tasks"]],
                    models=[_build(ModelSpec, m, "model spec") for m in d["models"]],
                    seeds=list(d.get("seeds", [0, 1, 2])), eval_steps=d.get("eval_steps", 64),
-                   tune=dict(d.get("tune", {})))
+                   tune=dict(d.get("tune", {})), settle_patience=d.get("settle_patience", 0))
 
     @classmethod
     def load(cls, path: str | Path) -> "StudyConfig":
@@ -193,12 +202,15 @@ class StudyConfig:
         base = replace(base, name=f"{self.name}/{task.id}/{spec.name}/seed{seed}", train=replace(base.train, **train))
         m = base.model
         if spec.kind == "transformer":
+            if not base.data.answer_len:  # a task answered in place: the LM writes it after the question
+                field = base.data.max_question_len + 1  # an in-place answer is at most the question, + EOS
+                base = replace(base, data=replace(base.data, answer_len=field), model=replace(m, answer_len=field))
             cfg = transformer_twin(base)
             return replace(cfg, name=base.name, model=replace(cfg.model, **spec.overrides))
         if spec.kind == "single_pass":
-            m = replace(m, n_latent=1, n_cycles=1, n_sup=1)
+            m = replace(m, n_latent=1, n_cycles=1, n_sup=1, **ONE_PASS)
         elif spec.kind == "unrolled":
-            m = replace(m, untied=True, n_latent=m.net_calls_per_step - 1, n_cycles=1, n_sup=1)
+            m = replace(m, untied=True, n_latent=m.net_calls_per_step - 1, n_cycles=1, n_sup=1, **ONE_PASS)
         elif spec.kind == "hrm":
             m = HRMConfig(**{**asdict(m), "n_latent": 2, "n_cycles": 2, "recursion": "trm"})  # its own scheme
         return replace(base, model=replace(m, **spec.overrides))

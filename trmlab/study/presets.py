@@ -8,6 +8,7 @@ three seeds. A JSON file with the same fields (`trmlab study my.json`) runs any 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from ..config import DataConfig, RunConfig, TrainConfig
@@ -228,6 +229,108 @@ def study_smoke() -> StudyConfig:
                        models=_baselines() + _variants([(1, 1)], eval_steps=4), seeds=[0, 1], eval_steps=4)
 
 
+# ---------------------------------------------------------------- extrapolation
+# Think longer, solve bigger: tasks whose size is the difficulty and whose rule is the same at
+# every size, answered in place; trained on sizes up to D, tested at 2D and 4D.
+
+EXTRAP_TASKS = {  # task: (trained sizes, 2D, 4D, question tokens at 4D, window, loops per token, steps)
+    # Prefix parity: window 1 reaches 4 positions per iteration (2 calls of 2 layers): T = n/2.
+    "prefix_parity": ((4, 16), 32, 64, 64, 1, 0.5, 500),
+    # Long addition: 3n + 2 tokens for n digits, T = n + 1 (Fan et al.'s count for addition).
+    "long_addition": ((1, 8), 16, 32, 98, 2, 1 / 3, 800),
+}
+
+
+def _extrap_task(task: str, n_eval: int, ood_steps: int) -> TaskSpec:
+    """One extrapolation task: trained on its small sizes, `n_eval` questions each at test (ID),
+    2D (the OOD split) and 4D (eval set "4x"), the OOD sizes evaluated to `ood_steps` iterations."""
+    train, twice, four, longest, window, loops, steps = EXTRAP_TASKS[task]
+    return TaskSpec(task, data={"task": task, "knobs": {"train_difficulty": list(train), "ood_difficulty": [twice, twice]},
+                                "n_test": n_eval, "n_ood": n_eval, "max_question_len": longest},
+                    train={"steps": steps, "eval_every": steps // 4, "checkpoint_every": steps // 4},
+                    model={"window": window, "loops_per_token": loops, "n_sup": fir_calls(task) // 2},
+                    eval_sets={"4x": {"knobs": {"ood_difficulty": [four, four]}, "split": "ood", "n": n_eval,
+                                      "steps": ood_steps}})
+
+
+def fir_calls(task: str) -> int:
+    """Network calls of the looped recipe at the task's largest trained size: T(n) iterations of 2."""
+    (_, top), loops = EXTRAP_TASKS[task][0], EXTRAP_TASKS[task][5]
+    tokens = top if task == "prefix_parity" else 3 * top + 2
+    return 2 * math.ceil(loops * tokens)
+
+
+def _extrap_models(fir: int, ablations: bool) -> list[ModelSpec]:
+    """The looped recipe (per-row loop count T(n) from the question's length, Bansal's incremental
+    loss with alpha = 1, recall, the task's attention window) against the parameter-matched LM
+    (full causal attention, RoPE), the single pass (full attention: with the window it could not
+    even see across the trained sizes) and the untied stack at the trained depth with the same
+    window (`fir` networks: the FIR model, as deep as the looped network's unrolled forward at the
+    largest trained size of either task). Ablations remove one ingredient each: recall, the
+    incremental loss, the per-row count (a fixed N_sup, the trained-depth count), the window."""
+    models = [ModelSpec("looped", label="looped: T(n) from the length, incremental loss, recall, local attention"),
+              ModelSpec("transformer", kind="transformer", overrides={"window": 0},
+                        label="transformer LM (iso-parameter, full causal attention, RoPE)"),
+              ModelSpec("single-pass", kind="single_pass", overrides={"window": 0},
+                        label="single pass (full attention)"),
+              ModelSpec("untied", kind="unrolled", overrides={"n_latent": fir - 1},
+                        label=f"untied stack, {fir} networks (FIR, local attention)")]
+    if ablations:
+        drop = {"no-recall": ({"recall": False}, "without recall (the question enters once)"),
+                "no-incremental": ({"incremental_alpha": 0.0}, "without the incremental loss (loss after T(n))"),
+                "fixed-loops": ({"loops_per_token": 0.0}, "with a fixed count in training (N_sup = trained depth)"),
+                "full-attention": ({"window": 0}, "with full attention (no window)")}
+        models += [ModelSpec(name, overrides=o, groups=["ablations"], label=f"looped {label}")
+                   for name, (o, label) in drop.items()]
+    return models
+
+
+def _extrap_study(name: str, tasks: list[str], seeds: list[int], tune: dict, ablations: bool) -> StudyConfig:
+    """The recipe's network: 2 layers, d = 64, one latent and one answer update per iteration.
+    Data seed 1: the pilots that chose the recipe (one seed each) looked at seed 0's questions."""
+    base = _cpu_base(1000)
+    base.name = name
+    base.model = replace(base.model, answer_len=0, n_registers=1, n_latent=1, n_cycles=1, recursion="looped",
+                         incremental_alpha=1.0, distinct_slots=False)
+    base.data = replace(base.data, answer_len=0, n_dev=300, seed=1)
+    base.train = replace(base.train, lr=1e-3, eval_batch_size=250)
+    return StudyConfig(name=name, base=base, tasks=[_extrap_task(t, 1000, ood_steps=64) for t in tasks],
+                       models=_extrap_models(max(fir_calls(t) for t in tasks), ablations), seeds=seeds,
+                       eval_steps=288, tune=tune, settle_patience=4)
+
+
+# The learning rates extrap-cpu's tuning chose on prefix parity (results/extrap-cpu/report.md).
+EXTRAP_CPU_LRS = {"looped": 1e-3, "transformer": 1e-3, "single-pass": 1e-3, "untied": 1e-3}
+
+
+def study_extrap_quick() -> StudyConfig:
+    """≤ 15 minutes on 2 cores: prefix parity only (trained on 4-16 bits, tested on 32 and 64), the
+    looped recipe, the LM, the single pass and the FIR stack, three seeds, each at the lr that
+    extrap-cpu's tuning chose for it on this task (`EXTRAP_CPU_LRS`), so nothing is tuned here."""
+    study = _extrap_study("extrap-quick", ["prefix_parity"], seeds=[0, 1, 2], tune={}, ablations=False)
+    for m in study.models:
+        m.train = {**m.train, "lr": EXTRAP_CPU_LRS[m.name]}
+    return study
+
+
+def study_extrap_cpu() -> StudyConfig:
+    """Think longer, solve bigger, on 2 cores (about 70 minutes idle): prefix parity (4-16 bits ->
+    32, 64) and aligned long addition (1-8 digits -> 16, 32), 1,000 questions per size; the looped
+    recipe, the LM, the single pass and the FIR stack, three seeds, each model's lr tuned on seed
+    100 over {1e-3, 3e-3}."""
+    return _extrap_study("extrap-cpu", ["prefix_parity", "long_addition"], seeds=[0, 1, 2],
+                         tune={"lr": [1e-3, 3e-3], "seed": 100}, ablations=False)
+
+
+def study_extrap_ablations() -> StudyConfig:
+    """One ingredient of the looped recipe removed at a time (recall, the incremental loss, the
+    per-row count, the window) on both extrapolation tasks, three seeds, each tuned like extrap-cpu."""
+    study = _extrap_study("extrap-ablations", ["prefix_parity", "long_addition"], seeds=[0, 1, 2],
+                          tune={"lr": [1e-3, 3e-3], "seed": 100}, ablations=True)
+    study.models = [m for m in study.models if m.name == "looped" or "ablations" in m.groups]
+    return study
+
+
 # ---------------------------------------------------------------- grid puzzles
 # TRM's own benchmarks, to check that this code reproduces TRM where its behaviour is known:
 # TRM-MLP (attention replaced by a token-mixing MLP), TRM-Att, HRM and direct prediction
@@ -361,7 +464,9 @@ STUDY_PRESETS = {"cpu-quick": study_cpu_quick, "cpu": study_cpu, "stall": study_
                  "depth-cpu": study_depth_cpu, "depth-paper": study_depth_paper, "paper": study_paper, "smoke": study_smoke,
                  "sudoku-cpu": study_sudoku_cpu, "sudoku-paper": study_sudoku_paper, "sudoku-smoke": study_sudoku_smoke,
                  "maze-cpu": study_maze_cpu, "maze-paper": study_maze_paper,
-                 "arc-paper": study_arc_paper, "arc-smoke": study_arc_smoke}
+                 "arc-paper": study_arc_paper, "arc-smoke": study_arc_smoke,
+                 "extrap-quick": study_extrap_quick, "extrap-cpu": study_extrap_cpu,
+                 "extrap-ablations": study_extrap_ablations}
 
 
 def load_study(name_or_path: str) -> StudyConfig:

@@ -36,6 +36,7 @@ from ..data import load_eval_set, load_splits, make_data_task
 from ..evaluation import board_samples, evaluate
 from ..model import build_model, count_params, match_transformer
 from ..reporting.report import environment
+from ..tasks.grid.base import GridTask
 from ..tasks.real.base import ENV_VAR
 from ..training.distributed import connect, is_main
 from ..training.precision import pick_device
@@ -54,6 +55,7 @@ class Cell:
     run_dir: Path
     eval_steps: int  # test-time supervision steps (1 for one-pass models)
     tuning: bool = False  # a grid point on the tuning seed: trained to be scored on dev, nothing else
+    settle_patience: int = 0  # the study's oracle-free stop (StudyConfig.settle_patience)
 
     @property
     def key(self) -> str:
@@ -109,7 +111,7 @@ def _cell(study: StudyConfig, task: TaskSpec, spec: ModelSpec, seed: int, cfg: R
         cfg.model = matched[task.id, spec.name]
     recursive = cfg.model.recursive and cfg.model.n_sup > 1
     steps = (spec.eval_steps or study.eval_steps) if recursive else 1
-    return Cell(task, spec, seed, cfg, run_dir, steps, tuning)
+    return Cell(task, spec, seed, cfg, run_dir, steps, tuning, study.settle_patience)
 
 
 def extended_grid(grid: list[float], best_dev, extend: int) -> tuple[list[float], bool]:
@@ -318,6 +320,7 @@ def run_cell(cell: Cell) -> dict:
         return None  # rank 0 evaluates and writes cell.json
     device = pick_device(cfg.train.device)
     model, _, _, best = load_model(cell.run_dir / "checkpoints" / "best.safetensors", device=device)
+    m = cfg.model
     trained_depth = cfg.model.trained_steps if cfg.model.recursive else 1
     eval_start = time.perf_counter()
     evals = {}
@@ -325,15 +328,16 @@ def run_cell(cell: Cell) -> dict:
     if not cell.tuning:  # tuning cells are scored on dev only: the held-out sets are for the study seeds
         sets.update({name: _eval_set(cfg, spec, tokenizer) for name, spec in cell.task.eval_sets.items()})
     task = make_data_task(cfg.data)  # its class scores every set of it (ARC adds pass@k); knobs do not matter
+    per_row = bool(getattr(m, "loops_per_token", 0))  # a size-rule model reads dev at each row's count
     for name, split in sets.items():
-        steps = trained_depth if name == "dev" else cell.eval_steps  # dev only picks the checkpoint
+        steps = (None if per_row else trained_depth) if name == "dev" else cell.eval_steps  # dev only picks the checkpoint
+        steps = cell.task.eval_sets.get(name, {}).get("steps", steps)  # a set's own test-time cap
         r = evaluate(model, split, tokenizer, steps=steps if cfg.model.recursive else None,
                      batch_size=cfg.train.eval_batch_size, device=device, precision=cfg.train.precision)
-        evals[name] = r.summary(trained_depth)
+        evals[name] = r.summary(trained_depth, patience=cell.settle_patience)
         if hasattr(task, "score_predictions"):  # e.g. ARC: pass@1 and pass@2 by voting
             evals[name].update(task.score_predictions(split.examples, r.predictions))
     totals = meta["totals"]
-    m = cfg.model
     result = {
         "task": cell.task.id, "model": cell.spec.name, "label": model_label(cell.spec, cfg),
         "groups": list(cell.spec.groups), "seed": cell.seed, "key": cell.key, "tuning": cell.tuning, "kind": m.kind,
@@ -348,7 +352,8 @@ def run_cell(cell: Cell) -> dict:
         "net_calls_per_step": getattr(m, "net_calls_per_step", None),
         "config": m.to_dict(), "run_config": cfg.to_dict(), "eval_steps": cell.eval_steps, "eval": evals,
     }
-    if m.answer_len == 0 and "test" in sets:  # grids: a few boards, step by step, for the report
+    result["grid"] = isinstance(task, GridTask)
+    if result["grid"] and "test" in sets:  # grids: a few boards, step by step, for the report
         result["boards"] = board_samples(model, splits["test"], tokenizer, steps=cell.eval_steps,
                                          device=device, precision=cfg.train.precision)
     tmp = cell.run_dir / "cell.json.tmp"

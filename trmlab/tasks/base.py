@@ -64,6 +64,13 @@ class Task:
     """Base class of every task. Subclasses implement `examples(split, n, seed)`."""
 
     name: str = ""
+    # Answered in place: the answer has one character per question character, read at the
+    # question's own positions (grids, prefix parity, long addition). Its characters in `unscored`
+    # are not scored; `filler` characters are scored in place but left out of an answer written
+    # after the question (the LM's), where they would only pad.
+    in_place = False
+    unscored = ""
+    filler = ""
 
     def examples(self, split: str, n: int, seed: int = 0) -> list[Example]:
         raise NotImplementedError

@@ -209,7 +209,10 @@ class Unrolled:
         valid = model.valid_positions(batch["question_len"], x.shape[1])
         out = unroll(model, x, ctx, valid, self.generator, (self.batch_size, self.rows))
         losses = [model.step_loss(logits, q, batch["answer"][:, :logits.shape[1]]) for logits, q in out.readouts]
-        loss = sum(l for l, _ in losses) / len(losses)
+        if out.weights is None:
+            loss = sum(l for l, _ in losses) / len(losses)
+        else:
+            loss = sum(w * l for w, (l, _) in zip(out.weights, losses)) / sum(out.weights)
         q_len = x.shape[1] - model.sequence_len(0)
         per_example = (out.free * model.step_flops(q_len, train=False)
                        + out.grad * model.step_flops(q_len, train=True, grad_cycles=0))

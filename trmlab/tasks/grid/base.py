@@ -23,6 +23,7 @@ class GridTask(Task):
     and (optionally) `sample_augmentations`."""
 
     alphabet: str = ""  # one character per symbol; the tokenizer is CharTokenizer(alphabet)
+    in_place = True
 
     def shape(self) -> tuple[int, int]:
         """(rows, columns) of every board of this task."""

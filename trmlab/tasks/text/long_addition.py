@@ -1,0 +1,65 @@
+"""Long addition with the digits aligned, answered in place: the columns of two n-digit
+numbers, least significant first, one column `a_i b_i` per pair of digits, columns
+separated by commas; the sum's digit is written at each column's first digit.
+
+    352 + 19 = 371   ->   question  29,51,30,00   (each number padded to n + 1 digits)
+                          answer    1__7__3__0_
+
+Every column has the same local rule (digit sum plus the carry from the column before),
+so the rule learned on short numbers is the rule for long ones, and the carry is the one
+thing that must travel: a chain of carries (999 + 1) crosses the whole number. The
+separators make each position's role visible from its neighbours; without them (digits
+simply interleaved) the looped model learned the trained sizes (test 0.988) but not
+longer ones (16 digits 0.47, 32 digits 0.04, one seed, 1,000 steps), because whether a
+digit belongs to the first or the second number is itself a parity that must travel from
+the start. Positions that hold no sum digit answer the filler `_`, a fixed output, so every
+position has a target and a settled answer is a settled string. Difficulty = n, the
+operands' digits (both drawn with exactly n digits); the OOD split asks for more digits
+than any trained on. The transformer LM writes the sum's digits (reversed, n + 1 of them)
+after the question. McLeish et al. (2024) gave digits their place within the number as a
+position; here local attention (`model.window`) and relative positions do that job.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from ..base import Example, ProceduralTask, register
+
+FILLER = "_"
+SEPARATOR = ","
+
+
+def columns(a: int, b: int, n: int) -> str:
+    """The question for a + b with n-digit operands: digit pairs, least significant first."""
+    ra, rb = str(a).zfill(n + 1)[::-1], str(b).zfill(n + 1)[::-1]
+    return SEPARATOR.join(x + y for x, y in zip(ra, rb))
+
+
+def column_answer(question: str) -> str:
+    """The in-place answer of a column question, computed column by column."""
+    out, carry = [], 0
+    for column in question.split(SEPARATOR):
+        total = int(column[0]) + int(column[1]) + carry
+        out.append(str(total % 10) + FILLER)
+        carry = total // 10
+    return FILLER.join(out)
+
+
+@register("long_addition")
+@dataclass
+class LongAddition(ProceduralTask):
+    """Aligned long addition. Knobs: operand-digit ranges (difficulty = digits)."""
+
+    train_difficulty: tuple[int, int] = (1, 8)
+    ood_difficulty: tuple[int, int] = (16, 16)
+
+    in_place = True
+    alphabet = "0123456789" + FILLER + SEPARATOR
+    filler = FILLER
+
+    def generate(self, rng: random.Random, difficulty: int) -> Example:
+        lo, hi = (0 if difficulty == 1 else 10 ** (difficulty - 1)), 10 ** difficulty - 1
+        a, b = rng.randint(lo, hi), rng.randint(lo, hi)
+        question = columns(a, b, difficulty)
+        return Example(question, column_answer(question), difficulty, self.name, f"{a}+{b}={a + b}")
