@@ -38,8 +38,8 @@ from ..model import build_model, count_params, match_transformer
 from ..reporting.report import environment
 from ..tasks.real.base import ENV_VAR
 from ..training.distributed import connect, is_main
+from ..training.loading import load_model
 from ..training.precision import pick_device
-from ..training.trainer import load_model
 from .config import ModelSpec, StudyConfig, TaskSpec, ladder_step, lr_tag, model_label
 
 EVAL_SPLITS = ("dev", "test", "ood")
