@@ -324,14 +324,12 @@ def run_cell(cell: Cell) -> dict:
     sets = {split: splits[split] for split in (("dev",) if cell.tuning else EVAL_SPLITS) if split in splits}
     if not cell.tuning:  # tuning cells are scored on dev only: the held-out sets are for the study seeds
         sets.update({name: _eval_set(cfg, spec, tokenizer) for name, spec in cell.task.eval_sets.items()})
-    task = make_data_task(cfg.data)  # its class scores every set of it (ARC adds pass@k); knobs do not matter
+    task = make_data_task(cfg.data)  # its class scores every set of it (Task.score_predictions); knobs do not matter
     for name, split in sets.items():
         steps = trained_depth if name == "dev" else cell.eval_steps  # dev only picks the checkpoint
         r = evaluate(model, split, tokenizer, steps=steps if cfg.model.recursive else None,
                      batch_size=cfg.train.eval_batch_size, device=device, precision=cfg.train.precision)
-        evals[name] = r.summary(trained_depth)
-        if hasattr(task, "score_predictions"):  # e.g. ARC: pass@1 and pass@2 by voting
-            evals[name].update(task.score_predictions(split.examples, r.predictions))
+        evals[name] = {**r.summary(trained_depth), **task.score_predictions(split.examples, r.predictions)}
     totals = meta["totals"]
     m = cfg.model
     result = {
