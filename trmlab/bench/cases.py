@@ -112,7 +112,7 @@ def bench_case(name: str, *, precision: str = "bf16", repeats: int = 5, warmup: 
                compile: bool = False) -> dict:
     """Training and evaluation throughput of one case, through `Trainer.train_step`."""
     from ..model import count_params
-    from ..training.precision import autocast
+    from ..precision import autocast
     from ..training.trainer import Trainer
     if cfg is None:
         cfg, data = case_config(name, precision, threads, batch)
@@ -196,7 +196,7 @@ def bench_depth_curve(steps: int = 64, n: int = 256, precision: str = "bf16", re
     """The whole depth curve (accuracy after steps 1..S, decoded and scored: `evaluate`) against
     one evaluation at S steps (the same recursion, only the last step's answer kept)."""
     from ..evaluation import evaluate
-    from ..training.precision import autocast
+    from ..precision import autocast
     cfg, (tok, splits) = case_config("reasoner-default", precision)
     from ..model import build_model
     torch.manual_seed(0)

@@ -35,11 +35,11 @@ from ..config import RunConfig
 from ..data import load_eval_set, load_splits, make_data_task
 from ..evaluation import board_samples, evaluate
 from ..model import build_model, count_params, match_transformer
+from ..precision import pick_device
 from ..reporting.report import environment
 from ..tasks.real.base import ENV_VAR
 from ..training.distributed import connect, is_main
 from ..training.loading import load_model
-from ..training.precision import pick_device
 from .config import ModelSpec, StudyConfig, TaskSpec, ladder_step, lr_tag, model_label
 
 EVAL_SPLITS = ("dev", "test", "ood")

@@ -25,12 +25,12 @@ from ..config import RunConfig
 from ..data import IndexStream, load_splits
 from ..evaluation import evaluate
 from ..model import build_model, count_params
+from ..precision import autocast, compile_networks, pick_device
 from . import checkpoint as ckpt
 from . import distributed
+from .loading import load_model  # noqa: F401  (its home was here: trmlab.training.trainer.load_model)
 from .objectives import make_objective
 from .optim import EMA, lr_at, make_optimizer, sign_sgd_
-from .precision import autocast, compile_networks, pick_device
-from .loading import load_model  # noqa: F401  (its home was here: trmlab.training.trainer.load_model)
 from .tracking import make_tracker
 
 
