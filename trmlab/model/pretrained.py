@@ -12,6 +12,7 @@ from pathlib import Path
 from ..errors import CheckpointError
 from ..tokenizer import tokenizer_from_dict
 from .config import model_config_from_dict
+from .registry import build_model, count_params
 
 FORMAT = "trmlab-pretrained-v1"
 WEIGHTS, CONFIG, TOKENIZER, CARD = "model.safetensors", "config.json", "tokenizer.json", "README.md"
@@ -45,8 +46,6 @@ def read_folder(source: str | Path, *, device="cpu", **download):
     id (`download`: huggingface_hub.snapshot_download options, e.g. revision, token); every way a
     folder can be incomplete or damaged is a CheckpointError that says which."""
     from safetensors.torch import load_file
-
-    from . import build_model, count_params  # the package builds every kind of model
     folder = resolve(source, **download)
     missing = [name for name in REQUIRED if not (folder / name).is_file()]
     if missing:
