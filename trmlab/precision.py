@@ -54,7 +54,7 @@ def compile_networks(model: torch.nn.Module) -> int:
     again: one graph, reused n*T times per step), keeping eager mode as the fallback: if
     compiling fails (no compiler on the machine, an unsupported op), a warning says so and
     the stack runs eagerly from then on. Returns the number of stacks wrapped."""
-    from ..model.blocks import Stack
+    from .model.blocks import Stack
     stacks = [m for m in model.modules() if isinstance(m, Stack)]
     for stack in stacks:
         stack.forward = _with_fallback(stack.forward)
