@@ -1,9 +1,8 @@
 """Depth axis (c): training-time halting variants, accuracy vs test-time steps."""
 from __future__ import annotations
 
-from ..report import plot_depth_panels
 from .cells import in_group
-from .steps import steps_panels, steps_table
+from .steps import steps_figure, steps_table
 from .view import TaskView
 
 
@@ -14,10 +13,6 @@ def section(t: TaskView) -> list[str]:
     lines = ["### Depth axis (c): halting / number of supervision steps in training", "",
              "A fixed step count in training is known to give U-shaped accuracy-vs-test-depth curves; "
              "compare the peak with the last column.", ""]
-    lines += steps_table(halting, t.splits, t.eval_steps)
-    panels = steps_panels(halting, [], t.id_ood, t.chance, t.colors)
-    if panels:
-        plot_depth_panels(panels, t.fig("halting"), title=f"{t.task}: training-time halting variants\n"
-                          "(mean ± sd; ★ = trained N_sup)")
-        lines += [f"![halting variants]({t.fig('halting').name})", ""]
-    return lines
+    return (lines + steps_table(halting, t.splits, t.eval_steps)
+            + steps_figure(t, halting, [], "halting", "halting variants",
+                           f"{t.task}: training-time halting variants\n(mean ± sd; ★ = trained N_sup)"))

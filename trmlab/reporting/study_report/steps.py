@@ -13,13 +13,21 @@ def section(t: TaskView) -> list[str]:
     """Text tasks with recursive models (grid tasks have their own steps section)."""
     if t.grid or not t.recursive:
         return []
-    lines = ["### Accuracy vs test-time supervision steps", ""] + steps_table(t.recursive, t.splits, t.eval_steps)
-    panels = steps_panels(t.recursive, [m for m in t.ms if not m.recursive], t.id_ood, t.chance, t.colors)
-    if panels:
-        plot_depth_panels(panels, t.fig("steps"), title=f"{t.task}: accuracy vs test-time supervision steps\n"
-                          "(mean ± sd; ★ = trained N_sup; dashed = one-pass models)")
-        lines += [f"![accuracy vs test-time steps]({t.fig('steps').name})", ""]
-    return lines
+    return (["### Accuracy vs test-time supervision steps", ""] + steps_table(t.recursive, t.splits, t.eval_steps)
+            + steps_figure(t, t.recursive, [m for m in t.ms if not m.recursive], "steps", "accuracy vs test-time steps",
+                           f"{t.task}: accuracy vs test-time supervision steps\n"
+                           "(mean ± sd; ★ = trained N_sup; dashed = one-pass models)"))
+
+
+def steps_figure(t: TaskView, curve_models: list[Model], flat_models: list[Model], kind: str, alt: str,
+                 title: str) -> list[str]:
+    """The accuracy-vs-steps panels on test and OOD, drawn to the task's `kind` figure; [] when no model
+    has a curve."""
+    panels = steps_panels(curve_models, flat_models, t.id_ood, t.chance, t.colors)
+    if not panels:
+        return []
+    plot_depth_panels(panels, t.fig(kind), title=title)
+    return [f"![{alt}]({t.fig(kind).name})", ""]
 
 
 def step_columns(eval_steps: int) -> list[int]:
