@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import trmlab.tasks.grid.maze  # noqa: F401  (registers the task)
-from trmlab.tasks.base import make_task
+from trmlab.tasks.make import make_task
 from trmlab.tasks.grid.base import apply_augmentations
 from trmlab.tasks.real.base import DataFormatError
 from trmlab.tokenizer import CharTokenizer

@@ -1,28 +1,34 @@
 """The procedural families: determinism, disjoint splits, difficulty, and answers recomputed
-independently from the question text."""
+independently from the question text. Determinism and disjoint splits are checked for every
+procedural text task registered (tasks/text/), the depth tasks and any new one included."""
 import re
 
 import pytest
 
 from trmlab.tasks import SPLITS, make_task, normalize_answer
-from trmlab.tasks.base import normalize_question
+from trmlab.tasks.base import _REGISTRY, normalize_question
 
 FAMILIES = ["arithmetic", "word_problems", "ordering", "comparison", "syllogisms", "story_arithmetic"]
 NEW_FAMILIES = FAMILIES[:-1]
+TEXT_TASKS = sorted(n for n, cls in _REGISTRY.items() if cls.__module__.startswith("trmlab.tasks.text."))
 
 
 def at(name, difficulty, n=150, split="train"):
     return make_task(name, train_difficulty=(difficulty, difficulty)).examples(split, n, seed=1)
 
 
-@pytest.mark.parametrize("name", FAMILIES)
+def test_every_text_task_is_checked():
+    assert set(FAMILIES) < set(TEXT_TASKS) and {"phop", "igsm"} < set(TEXT_TASKS)
+
+
+@pytest.mark.parametrize("name", TEXT_TASKS)
 def test_same_seed_same_examples_other_seed_other_examples(name):
     task = make_task(name)
     assert task.examples("train", 40, seed=3) == task.examples("train", 40, seed=3)
     assert task.examples("train", 40, seed=3) != task.examples("train", 40, seed=4)
 
 
-@pytest.mark.parametrize("name", FAMILIES)
+@pytest.mark.parametrize("name", TEXT_TASKS)
 def test_no_dev_test_or_ood_question_in_train(name):
     task = make_task(name)
     train = {normalize_question(e.question) for e in task.examples("train", 600)}

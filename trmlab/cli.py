@@ -20,11 +20,12 @@ import ast
 import sys
 from pathlib import Path
 
-from .config import LOG_KINDS, PRESETS, RunConfig, apply_overrides, preset, transformer_twin
+from .config import LOG_KINDS, RunConfig, apply_overrides, transformer_twin
+from .study.presets import RUN_PRESETS, run_preset
 
 
 def _add_run_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preset", default="default", choices=sorted(PRESETS), help="named configuration")
+    p.add_argument("--preset", default="default", choices=sorted(RUN_PRESETS), help="named configuration")
     p.add_argument("--config", type=Path, help="a run config JSON (e.g. a run's config.json); overrides --preset")
     p.add_argument("-o", "--override", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                    help="change one setting, e.g. -o train.steps=500 -o model.n_sup=8 (repeatable)")
@@ -38,7 +39,7 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
 
 
 def _run_config(args) -> RunConfig:
-    cfg = RunConfig.load(args.config) if args.config else preset(args.preset)
+    cfg = RunConfig.load(args.config) if args.config else run_preset(args.preset)
     if args.task:
         cfg.data.task, cfg.data.knobs = args.task, {}
         _fit_layout(cfg)

@@ -15,11 +15,12 @@ from .config import RunConfig, transformer_twin
 from .data import load_splits
 from .evaluation import evaluate
 from .model import build_model, count_params, match_transformer
+from .precision import pick_device
 from .reporting.report import environment, human, plot_by_difficulty, plot_depth_curves, table
 from .training import checkpoint as ckpt
 from .training.distributed import is_main
-from .training.precision import pick_device
-from .training.trainer import load_model, train
+from .training.loading import load_model
+from .training.trainer import train
 
 EVAL_SPLITS = ("dev", "test", "ood")
 

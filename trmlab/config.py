@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 import json
 import re
-from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 
 from .model.config import NetConfig, ReasonerConfig, TransformerConfig, model_config_from_dict
 from .validate import Rule, above, at_least, check_fields, one_of, within
@@ -188,19 +188,9 @@ def _preset_smoke() -> RunConfig:
     )
 
 
-def _grid_preset(study: str, model: str):
-    """One model of a grid study as a single run: `trmlab train --preset sudoku`."""
-    def make() -> RunConfig:
-        from .study.presets import load_study
-        s = load_study(study)
-        spec = next(m for m in s.models if m.name == model)
-        return replace(s.run_config(s.tasks[0], spec, s.seeds[0]), name=study.removesuffix("-cpu"))
-    make.__doc__ = f"{model} from the `{study}` study (a grid puzzle, on a CPU)."
-    return make
-
-
-PRESETS = {"default": _preset_default, "smoke": _preset_smoke,
-           "sudoku": _grid_preset("sudoku-cpu", "trm-mlp"), "maze": _grid_preset("maze-cpu", "trm-att")}
+# Single-run presets; `trmlab train --preset` also offers one model of a grid study
+# (trmlab.study.presets.RUN_PRESETS), which this module, below the studies, does not import.
+PRESETS = {"default": _preset_default, "smoke": _preset_smoke}
 
 
 def preset(name: str) -> RunConfig:

@@ -15,105 +15,20 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import tempfile
 from pathlib import Path
 
 from .config import RunConfig
-from .model import build_model, count_params
-from .tokenizer import tokenizer_from_dict
-from .training.checkpoint import CheckpointError
+from .errors import CheckpointError
+from .model import count_params
+# The folder's reader lives beside the models, the loaders of any source beside the trainer;
+# their names stay importable from here.
+from .model.pretrained import CARD, CONFIG, FORMAT, REPO_ID, TOKENIZER, WEIGHTS, huggingface_hub  # noqa: F401
+from .training.loading import load_any, load_model, load_pretrained, training_checkpoint  # noqa: F401
 
-FORMAT = "trmlab-pretrained-v1"
-WEIGHTS, CONFIG, TOKENIZER, CARD = "model.safetensors", "config.json", "tokenizer.json", "README.md"
-REQUIRED = (CONFIG, WEIGHTS, TOKENIZER)
-REPO_ID = re.compile(r"[\w.-]+/[\w.-]+")
 MODEL_NAMES = {"reasoner": "recursive reasoner (TRM for text)", "hrm": "hierarchical reasoning model (HRM)",
                "transformer": "decoder-only transformer LM"}
-
-
-def huggingface_hub():
-    try:
-        import huggingface_hub as hub
-    except ImportError:
-        raise ImportError("Hub repo ids and `trmlab push` need huggingface_hub: "
-                          "pip install 'trmlab[hub]'") from None
-    return hub
-
-
-# ---------------------------------------------------------------- loading
-def load_any(source: str | Path, *, ema: bool = True, device="cpu"):
-    """(model, RunConfig, tokenizer, meta) from a training checkpoint (.safetensors), a run
-    folder (its best checkpoint), an exported folder or a Hub repo id."""
-    from .training.trainer import load_model
-    path = training_checkpoint(source)
-    if path.is_file():
-        return load_model(path, ema=ema, device=device)
-    if not ema:
-        raise CheckpointError(f"{source}: an exported model holds the EMA weights only; "
-                              "the raw weights are in the training checkpoint")
-    return load_pretrained(source, device=device)
-
-
-def training_checkpoint(source: str | Path) -> Path:
-    """A run folder stands for its best checkpoint; any other path is itself."""
-    path = Path(source)
-    best = path / "checkpoints" / "best.safetensors"
-    return best if path.is_dir() and best.is_file() else path
-
-
-def load_pretrained(source: str | Path, *, device="cpu", **download):
-    """(model, RunConfig, tokenizer, meta) from an exported folder or a Hub repo id
-    (`download`: huggingface_hub.snapshot_download options, e.g. revision, token)."""
-    from safetensors.torch import load_file
-    folder = resolve(source, **download)
-    missing = [name for name in REQUIRED if not (folder / name).is_file()]
-    if missing:
-        raise CheckpointError(f"{folder} is not a complete trmlab model folder: "
-                              f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing")
-    config = _read_json(folder / CONFIG)
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise CheckpointError(f"{folder / CONFIG} is not a trmlab model config (format "
-                              f"{config.get('format') if isinstance(config, dict) else None!r})")
-    lacking = [key for key in ("run_config", "step") if key not in config]
-    if lacking:
-        raise CheckpointError(f"{folder / CONFIG} lacks {', '.join(lacking)}")
-    try:
-        cfg = RunConfig.from_dict(config["run_config"])
-        tokenizer = tokenizer_from_dict(_read_json(folder / TOKENIZER))
-        state = load_file(folder / WEIGHTS, device=str(device))
-        model = build_model(cfg.model, tokenizer.vocab_size, device)
-        model.load_state_dict(state)
-    except CheckpointError:
-        raise
-    except Exception as e:  # a damaged or mismatched file, whatever the library raises for it
-        raise CheckpointError(f"{folder}: the model cannot be rebuilt from its files: {e}") from e
-    meta = {"step": config["step"], "params": count_params(model), "totals": config.get("totals", {})}
-    return model.eval(), cfg, tokenizer, meta
-
-
-def resolve(source: str | Path, **download) -> Path:
-    """A local folder, or a Hub repo id downloaded into the Hub's cache."""
-    path = Path(source)
-    if path.is_dir():
-        return path
-    if path.exists() or not REPO_ID.fullmatch(str(source)):
-        raise CheckpointError(f"no checkpoint, run folder, exported folder or Hub repo id at {source}")
-    try:
-        return Path(huggingface_hub().snapshot_download(str(source), **download))
-    except ImportError:
-        raise
-    except Exception as e:  # offline, no such repo, no access: the library's own message says which
-        reason = " ".join(str(e).split())  # the library's message, on one line
-        raise CheckpointError(f"{source} is not a local folder and the Hub repo could not be read: {reason}") from e
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{path} is not readable JSON: {e}") from e
 
 
 # ---------------------------------------------------------------- export
@@ -122,7 +37,6 @@ def export(checkpoint: str | Path, out: str | Path, *, force: bool = False, lice
     into place), so a failure never leaves a half-written model."""
     from safetensors.torch import save_file
 
-    from .training.trainer import load_model
     checkpoint, out = training_checkpoint(checkpoint), Path(out)
     if out.exists() and not force:
         raise FileExistsError(f"{out} already exists; choose another --out or pass --force to replace it")

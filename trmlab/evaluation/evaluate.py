@@ -17,7 +17,7 @@ import torch
 from ..data import EncodedSplit
 from ..tasks import answers_match
 from ..tokenizer import PAD, SPECIALS
-from ..training.precision import autocast
+from ..precision import autocast
 
 
 @dataclass

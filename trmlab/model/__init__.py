@@ -3,25 +3,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import torch
-
 from .config import (MODEL_CONFIGS, HRMConfig, NetConfig, ReasonerConfig, TransformerConfig,
                      model_config_from_dict)
 from .hrm import HRM
 from .reasoner import RecursiveReasoner
+from .registry import MODELS, build_model, count_params
 from .transformer import TransformerLM
 
-_MODELS = {"reasoner": RecursiveReasoner, "hrm": HRM, "transformer": TransformerLM}
-
-
-def build_model(cfg: NetConfig, vocab_size: int, device: str | torch.device = "cpu") -> torch.nn.Module:
-    with torch.device(device):
-        return _MODELS[cfg.kind](cfg, vocab_size)
-
-
-def count_params(model: torch.nn.Module) -> int:
-    """Parameters as counted from the model itself (buffers excluded)."""
-    return sum(p.numel() for p in model.parameters())
+MODELS.update({"reasoner": RecursiveReasoner, "hrm": HRM, "transformer": TransformerLM})
 
 
 def match_transformer(target_params: int, base: TransformerConfig, vocab_size: int,

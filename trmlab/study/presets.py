@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from ..config import DataConfig, RunConfig, TrainConfig
+from ..config import PRESETS, DataConfig, RunConfig, TrainConfig
 from ..model.config import ReasonerConfig
 from .config import ModelSpec, StudyConfig, TaskSpec
 
@@ -477,3 +477,23 @@ def load_study(name_or_path: str) -> StudyConfig:
         return StudyConfig.load(name_or_path)
     raise ValueError(f"unknown study {name_or_path!r}: give a preset ({', '.join(STUDY_PRESETS)}) "
                      f"or a study .json file")
+
+
+def _study_run(study: str, model: str):
+    """One model of a grid study as a single run: `trmlab train --preset sudoku`."""
+    def make() -> RunConfig:
+        s = load_study(study)
+        spec = next(m for m in s.models if m.name == model)
+        return replace(s.run_config(s.tasks[0], spec, s.seeds[0]), name=study.removesuffix("-cpu"))
+    make.__doc__ = f"{model} from the `{study}` study (a grid puzzle, on a CPU)."
+    return make
+
+
+# What `trmlab train --preset` and `compare --preset` offer: the single-run presets, and a model of a grid study.
+RUN_PRESETS = {**PRESETS, "sudoku": _study_run("sudoku-cpu", "trm-mlp"), "maze": _study_run("maze-cpu", "trm-att")}
+
+
+def run_preset(name: str) -> RunConfig:
+    if name not in RUN_PRESETS:
+        raise ValueError(f"unknown preset {name!r}; presets: {', '.join(RUN_PRESETS)}")
+    return RUN_PRESETS[name]()

@@ -35,12 +35,12 @@ from ..config import RunConfig
 from ..data import load_eval_set, load_splits, make_data_task
 from ..evaluation import board_samples, evaluate
 from ..model import build_model, count_params, match_transformer
+from ..precision import pick_device
 from ..reporting.report import environment
 from ..tasks.grid.base import GridTask
 from ..tasks.real.base import ENV_VAR
 from ..training.distributed import connect, is_main
-from ..training.precision import pick_device
-from ..training.trainer import load_model
+from ..training.loading import load_model
 from .config import ModelSpec, StudyConfig, TaskSpec, ladder_step, lr_tag, model_label
 
 EVAL_SPLITS = ("dev", "test", "ood")
@@ -327,16 +327,15 @@ def run_cell(cell: Cell) -> dict:
     sets = {split: splits[split] for split in (("dev",) if cell.tuning else EVAL_SPLITS) if split in splits}
     if not cell.tuning:  # tuning cells are scored on dev only: the held-out sets are for the study seeds
         sets.update({name: _eval_set(cfg, spec, tokenizer) for name, spec in cell.task.eval_sets.items()})
-    task = make_data_task(cfg.data)  # its class scores every set of it (ARC adds pass@k); knobs do not matter
+    task = make_data_task(cfg.data)  # its class scores every set of it (Task.score_predictions); knobs do not matter
     per_row = bool(getattr(m, "loops_per_token", 0))  # a size-rule model reads dev at each row's count
     for name, split in sets.items():
         steps = (None if per_row else trained_depth) if name == "dev" else cell.eval_steps  # dev only picks the checkpoint
         steps = cell.task.eval_sets.get(name, {}).get("steps", steps)  # a set's own test-time cap
         r = evaluate(model, split, tokenizer, steps=steps if cfg.model.recursive else None,
                      batch_size=cfg.train.eval_batch_size, device=device, precision=cfg.train.precision)
-        evals[name] = r.summary(trained_depth, patience=cell.settle_patience)
-        if hasattr(task, "score_predictions"):  # e.g. ARC: pass@1 and pass@2 by voting
-            evals[name].update(task.score_predictions(split.examples, r.predictions))
+        evals[name] = {**r.summary(trained_depth, patience=cell.settle_patience),
+                       **task.score_predictions(split.examples, r.predictions)}
     totals = meta["totals"]
     result = {
         "task": cell.task.id, "model": cell.spec.name, "label": model_label(cell.spec, cfg),

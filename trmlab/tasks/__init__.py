@@ -3,13 +3,13 @@
 Three kinds, one folder each: `text/` procedural text tasks (word problems, arithmetic,
 logic, and the tasks whose required depth grows with difficulty), `real/` real data sets
 read from files or the hub (and reasoning-gym's generators), `grid/` grid puzzles
-answered in place. `base.py` holds the interface and the split rule, `mixture.py` mixes
-tasks, `cli.py` is `trmlab data`.
+answered in place. `base.py` holds the interface, the split rule and the registry, `make.py`
+builds a task by name, `mixture.py` mixes tasks, `cli.py` is `trmlab data`.
 
 Importing this package registers every task; `make_task(name, **knobs)` builds one.
 """
-from .base import (SPLITS, Example, ProceduralTask, Task, answers_match, make_task,
-                   normalize_answer, register, task_names)
+from .base import SPLITS, Example, ProceduralTask, Task, answers_match, normalize_answer, register, task_names
+from .make import make_task
 from .text import story_arithmetic  # noqa: F401  (registers the task)
 from .text import arithmetic, comparison, ordering, syllogisms, word_problems  # noqa: F401
 from .text import igsm, nary_addition, phop, variable_chains  # noqa: F401  (depth grows with difficulty)

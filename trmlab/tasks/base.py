@@ -79,6 +79,11 @@ class Task:
         """The task's settings, for reports and checkpoints."""
         return {k: v for k, v in asdict(self).items() if k != "name"}
 
+    def score_predictions(self, examples: list[Example], predictions: list[str]) -> dict:
+        """Scores of a set's predictions beyond exact (and cell) accuracy, merged into its evaluation
+        summary: none by default; ARC adds pass@1 and pass@2 by voting over augmentations."""
+        return {}
+
 
 @dataclass
 class ProceduralTask(Task):
@@ -140,23 +145,3 @@ def register(name: str):
 
 def task_names() -> list[str]:
     return sorted(_REGISTRY)
-
-
-def make_task(name: str, **knobs) -> Task:
-    if "+" in name:  # "mawps+gsm8k": one task drawing from several
-        from .mixture import make_mixture
-        return make_mixture(name, make_task, knobs)
-    name, _, argument = name.partition(":")  # "gym:NAME" sets the class's `argument_knob` to NAME
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(task_names())}")
-    cls = _REGISTRY[name]
-    if argument:
-        if not getattr(cls, "argument_knob", ""):
-            raise ValueError(f"task {name!r} takes no ':' argument")
-        knobs = {cls.argument_knob: argument, **knobs}
-    valid = {f for f in cls.__dataclass_fields__ if f != "name"}
-    unknown = set(knobs) - valid
-    if unknown:
-        raise ValueError(f"task {name!r} has no knob {', '.join(sorted(unknown))}; "
-                         f"its knobs: {', '.join(sorted(valid))}")
-    return cls(name=name, **knobs)

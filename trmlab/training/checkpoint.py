@@ -16,11 +16,9 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from ..errors import CheckpointError
+
 FORMAT = "trmlab-checkpoint-v1"
-
-
-class CheckpointError(RuntimeError):
-    pass
 
 
 def save_checkpoint(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict) -> None:

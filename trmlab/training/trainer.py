@@ -25,12 +25,12 @@ from ..config import RunConfig
 from ..data import IndexStream, load_splits
 from ..evaluation import evaluate
 from ..model import build_model, count_params
-from ..tokenizer import tokenizer_from_dict
+from ..precision import autocast, compile_networks, pick_device
 from . import checkpoint as ckpt
 from . import distributed
+from .loading import load_model  # noqa: F401  (its home was here: trmlab.training.trainer.load_model)
 from .objectives import make_objective
 from .optim import EMA, lr_at, make_optimizer, sign_sgd_
-from .precision import autocast, compile_networks, pick_device
 from .tracking import make_tracker
 
 
@@ -297,16 +297,3 @@ def train(cfg: RunConfig, run_dir, *, data=None, resume: bool = False, progress:
         raise FileExistsError(f"{run_dir} already holds a run; use --resume to continue it "
                               f"or choose another --out")
     return trainer.run()
-
-
-def load_model(path: str | Path, ema: bool = True, device="cpu"):
-    """(model, RunConfig, tokenizer, meta) from a checkpoint; the EMA weights by default."""
-    tensors, meta = ckpt.load_checkpoint(path)
-    cfg = RunConfig.from_dict(meta["config"])
-    tokenizer = tokenizer_from_dict(meta["tokenizer"])
-    model = build_model(cfg.model, tokenizer.vocab_size, device)
-    try:
-        model.load_state_dict(ckpt.unprefixed("ema" if ema else "model", tensors))
-    except RuntimeError as e:
-        raise ckpt.CheckpointError(f"{path}: weights do not fit its config: {e}") from e
-    return model.eval(), cfg, tokenizer, meta

@@ -39,10 +39,6 @@ class GridTask(Task):
         embedding per puzzle (ARC), in a fixed order: the embedding's rows. None otherwise."""
         return None
 
-    def score_predictions(self, examples: list, boards: list[str]) -> dict:
-        """Task-specific scores of predicted boards beyond exact and cell accuracy (ARC: pass@k)."""
-        return {}
-
 
 def dihedral_permutations(rows: int, cols: int) -> torch.Tensor:
     """[8, rows*cols]: the cell permutations of the 8 symmetries of a square board

@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from .report import human, plt, table
-from .stats import describe, fmt, paired_difference
+from ..report import human, plt, table
+from ..stats import describe, fmt, paired_difference
 
 SOLVED = 0.90  # "solves a size": accuracy at least this, at the model's stop (or its one pass)
 PLATEAU = 0.02  # the overthinking target: 32x the iterations within this of the best
@@ -62,7 +62,11 @@ def largest_solved(m, splits: list[str]) -> int | None:
     return max(solved) if solved else None
 
 
-def extrapolation_section(models: list, splits: list[str], info: dict, heatmap: Path) -> list[str]:
+def section(view) -> list[str]:
+    return extrapolation_section(view.ms, view.tested, view.fig("extrapolation"))
+
+
+def extrapolation_section(models: list, splits: list[str], heatmap: Path) -> list[str]:
     if not applies(models):
         return []
     splits = [s for s in splits if s != "dev"]

@@ -1,0 +1,40 @@
+"""The learning-rate tuning table: each tuned model's grid, the dev accuracy of each point, the chosen lr."""
+from __future__ import annotations
+
+from ..report import table
+from .cells import Model
+from .view import TaskView
+
+
+def section(t: TaskView) -> list[str]:
+    return ["### Learning-rate tuning", ""] + tuning_table(t.tuning, t.models) if t.tuning else []
+
+
+def tuning_table(records: list[dict], models: dict[str, Model]) -> list[str]:
+    """Every tuned model's learning-rate grid, the dev accuracy of each point, and the chosen lr."""
+    grid = sorted({p["lr"] for r in records for p in r["grid"]})
+    rows = []
+    for r in records:
+        dev = {p["lr"]: p["best_dev"] for p in r["grid"]}
+        chosen = r["chosen_lr"]
+        name = models[r["model"]].name if r["model"] in models else r["model"]
+        edge = chosen is not None and len(dev) > 1 and chosen in (min(dev), max(dev))
+        rows.append([name, f"`{r['model']}`"] + [grid_point(dev, lr, chosen) for lr in grid]
+                    + [f"**{chosen:g}**" + (" (edge)" if edge else "") if chosen is not None else "not yet"])
+    seeds = ", ".join(str(s) for s in sorted({r["seed"] for r in records}))
+    return [table(["model", "id"] + [f"lr {lr:g}" for lr in grid] + ["chosen lr"], rows), "",
+            f"Best dev accuracy during training of one run per learning rate, on tuning seed {seeds} (not a "
+            "study seed). Each model's study seeds train at its own chosen lr (bold): the highest dev "
+            "accuracy, ties going to the smaller lr. —: not in that model's grid; *pending*: not trained yet; "
+            "(edge): the chosen lr is the smallest or largest that model tried, so a better one may lie beyond.", ""]
+
+
+def grid_point(dev: dict, lr: float, chosen: float | None) -> str:
+    """One entry of the tuning table: the grid point's dev accuracy, bold where it was chosen."""
+    if lr not in dev:
+        return "—"
+    if dev[lr] is None:
+        return "*pending*"
+    return f"**{dev[lr]:.3f}**" if lr == chosen else f"{dev[lr]:.3f}"
+
+
