@@ -4,7 +4,7 @@
     trmlab study   cpu-quick|cpu|paper|FILE.json  the study: models × tasks × seeds, with statistics
     trmlab train   [--preset P | --config run.json] [--model reasoner|transformer]
     trmlab eval    MODEL [--split dev|test|ood|all | --file q.jsonl] [--steps S] [-k KNOB=VALUE]
-    trmlab solve   MODEL "question"               watch the reasoner think, step by step
+    trmlab solve   MODEL "question" [--raw]       watch the reasoner think, step by step
     trmlab demo    MODEL                          the same in a web page (pip install 'trmlab[demo]')
     trmlab export  CHECKPOINT --out DIR           a Hugging Face Hub model folder with a model card
     trmlab push    DIR OWNER/NAME                 upload it to the Hub (pip install 'trmlab[hub]')
@@ -181,22 +181,28 @@ def _eval_split(args, cfg, tokenizer):
 
 
 def cmd_solve(args) -> int:
-    from .evaluation.think import think
+    from .evaluation.think import slot_tokens, think
     from .hub import load_any
+    from .model.describe import MODEL_NAMES, describe_training
     from .tasks.grid.base import render
     model, cfg, tokenizer, _ = load_any(args.checkpoint)
     thinking = think(model, cfg, tokenizer, args.question, args.steps or None)
-    if not cfg.model.recursive:  # after the question is known to be readable: one error line only
-        print("solve shows the reasoner's steps; this checkpoint is a "
-              f"{cfg.model.kind}", file=sys.stderr)
+    m = cfg.model
+    print(f"{MODEL_NAMES.get(m.kind, m.kind)}; trained by {describe_training(m)}")
     print(args.question)
     for step in thinking.steps:
-        line = f"step {step.number:3d}:" + ("" if thinking.grid_shape else f" {step.answer!r}")
+        line = f"step {step.number:3d}:" if m.recursive else "answer:"
+        if not thinking.grid_shape:  # the decoded answer, as evaluation scores it
+            line += f" {step.answer}" if step.answer else " (empty)"
+            if not step.ended:
+                line += f"   (unfinished: no EOS in its {len(step.slots)} answer slots)"
         if step.halt_prob is not None:
             line += f"   halt probability {step.halt_text}"
         if step.residual is not None:
             line += f"   residual {step.residual:.3g}"
         print(line)
+        if args.raw:
+            print("    slots: " + " ".join(slot_tokens(step.slots, tokenizer)))
         if thinking.grid_shape:
             print("\n".join("    " + row for row in render(step.answer, thinking.grid_shape[1])))
     return 0
@@ -279,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint", help=model_help)
     p.add_argument("question")
     p.add_argument("--steps", type=_count, default=0, help="supervision steps (default: the model's N_sup)")
+    p.add_argument("--raw", action="store_true", help="also print every answer slot's raw token (<eos>, <pad> by name)")
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("demo", help="a web page that shows the answer after every step (Gradio)")
