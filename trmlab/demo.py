@@ -177,7 +177,8 @@ def build_app(demo: Demo):
             example = gr.Dropdown(choices=list(demo.examples), value=None, label="or pick a held-out example",
                                   elem_id="trm-example")
         unit = step_unit(demo.cfg.model).capitalize()
-        steps = gr.Slider(1, demo.max_steps, value=demo.trained_steps, step=1, elem_id="trm-steps-slider",
+        # Hidden for the LM (one pass); Gradio refuses a slider whose range is a single point.
+        steps = gr.Slider(1, max(demo.max_steps, 2), value=demo.trained_steps, step=1, elem_id="trm-steps-slider",
                           label=f"{unit} (training used {demo.trained_steps}; more are allowed)",
                           visible=demo.cfg.model.recursive)
         button = gr.Button("Think", variant="primary", elem_id="trm-think")
