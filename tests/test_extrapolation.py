@@ -206,3 +206,20 @@ def test_extrapolation_study_runs_and_reports(tmp_path):
     assert "### Extrapolation" in report and "Overthinking" in report
     assert (tmp_path / "extrap-quick" / "prefix_parity_extrapolation.png").exists()
     json.dumps(results)
+
+
+def test_think_until_settled_stops_where_the_answer_stops_changing():
+    from trmlab.config import RunConfig
+    from trmlab.evaluation.think import think
+    tok, _ = _parity()
+    torch.manual_seed(0)
+    cfg = RunConfig(model=tiny_reasoner_config(answer_len=0, recursion="looped", n_registers=1, window=1),
+                    data=DataConfig(task="prefix_parity", answer_len=0))
+    model = build_model(cfg.model, tok.vocab_size).eval()
+    full = think(model, cfg, tok, "0110100111", steps=30)
+    settled = think(model, cfg, tok, "0110100111", steps=30, until_settled=2)
+    answers = [s.answer for s in full.steps]
+    k = len(settled.steps)
+    assert [s.answer for s in settled.steps] == answers[:k]
+    assert k == 30 or answers[k - 1] == answers[k - 2] == answers[k - 3]
+    assert all(len(set(answers[i - 2:i + 1])) > 1 for i in range(2, k - 1))  # it did not settle earlier

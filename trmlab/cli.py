@@ -4,7 +4,7 @@
     trmlab study   cpu-quick|cpu|paper|FILE.json  the study: models × tasks × seeds, with statistics
     trmlab train   [--preset P | --config run.json] [--model reasoner|transformer]
     trmlab eval    MODEL [--split dev|test|ood|all | --file q.jsonl] [--steps S] [-k KNOB=VALUE]
-    trmlab solve   MODEL "question"               watch the reasoner think, step by step
+    trmlab solve   MODEL "question" [--raw] [--until-settled K]   watch the reasoner think, step by step
     trmlab demo    MODEL                          the same in a web page (pip install 'trmlab[demo]')
     trmlab export  CHECKPOINT --out DIR           a Hugging Face Hub model folder with a model card
     trmlab push    DIR OWNER/NAME                 upload it to the Hub (pip install 'trmlab[hub]')
@@ -20,7 +20,7 @@ import ast
 import sys
 from pathlib import Path
 
-from .config import LOG_KINDS, RunConfig, apply_overrides, transformer_twin
+from .config import LOG_KINDS, RunConfig, apply_overrides
 from .study.presets import RUN_PRESETS, run_preset
 
 
@@ -141,9 +141,15 @@ def cmd_eval(args) -> int:
         where = f"{cfg.data.task}/{args.split}"
     result = evaluate(model, split, tokenizer, steps=args.steps or None, device=device,
                       batch_size=cfg.train.eval_batch_size, precision=cfg.train.precision)
-    s = result.summary()
+    s = result.summary(patience=args.until_settled)
+    readout = "at each question's T(n)" if s.get("readout") else f"after {result.steps} step(s)"
     print(f"{args.checkpoint} (step {meta['step']}, {meta['params']:,} params) on {where}, "
-          f"{s['n']} examples: accuracy {s['accuracy']:.3f} after {result.steps} step(s)")
+          f"{s['n']} examples: accuracy {s['accuracy']:.3f} {readout}")
+    if "accuracy_at_settle" in s:
+        print(f"until settled (the answer unchanged for {args.until_settled} iterations, at most {result.steps}): "
+              f"accuracy {s['accuracy_at_settle']:.3f} after {s['mean_settle_step']:.1f} iterations on average, "
+              f"{s['never_settled']:.1%} never settled; iterations by difficulty: "
+              + ", ".join(f"{k}: {v:.1f}" for k, v in s["settle_step_by_difficulty"].items()))
     if left_out:
         print(f"left out {sum(map(len, left_out.values()))} line(s) that do not fit this model: {summary(left_out)}")
     if "cell_accuracy" in s:
@@ -184,22 +190,28 @@ def _eval_split(args, cfg, tokenizer):
 
 
 def cmd_solve(args) -> int:
-    from .evaluation.think import think
+    from .evaluation.think import slot_tokens, think
     from .hub import load_any
+    from .model.describe import MODEL_NAMES, describe_training
     from .tasks.grid.base import render
     model, cfg, tokenizer, _ = load_any(args.checkpoint)
-    thinking = think(model, cfg, tokenizer, args.question, args.steps or None)
-    if not cfg.model.recursive:  # after the question is known to be readable: one error line only
-        print("solve shows the reasoner's steps; this checkpoint is a "
-              f"{cfg.model.kind}", file=sys.stderr)
+    thinking = think(model, cfg, tokenizer, args.question, args.steps or None, args.until_settled)
+    m = cfg.model
+    print(f"{MODEL_NAMES.get(m.kind, m.kind)}; trained by {describe_training(m)}")
     print(args.question)
     for step in thinking.steps:
-        line = f"step {step.number:3d}:" + ("" if thinking.grid_shape else f" {step.answer!r}")
+        line = f"step {step.number:3d}:" if m.recursive else "answer:"
+        if not thinking.grid_shape:  # the decoded answer, as evaluation scores it
+            line += f" {step.answer}" if step.answer else " (empty)"
+            if m.answer_len and not step.ended:  # an in-place answer has no EOS
+                line += f"   (unfinished: no EOS in its {len(step.slots)} answer slots)"
         if step.halt_prob is not None:
             line += f"   halt probability {step.halt_text}"
         if step.residual is not None:
             line += f"   residual {step.residual:.3g}"
         print(line)
+        if args.raw:
+            print("    slots: " + " ".join(slot_tokens(step.slots, tokenizer)))
         if thinking.grid_shape:
             print("\n".join("    " + row for row in render(step.answer, thinking.grid_shape[1])))
     return 0
@@ -276,12 +288,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=_count, default=0, help="supervision steps (default: the model's N_sup)")
     p.add_argument("--n", type=_count, default=0, help="examples (default: the run's split size)")
     p.add_argument("--raw", action="store_true", help="the raw weights instead of the EMA")
+    p.add_argument("--until-settled", type=_count, default=0, metavar="K",
+                   help="also read each answer once it is unchanged for K iterations (within --steps), with the "
+                        "iterations that took per difficulty")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("solve", help="print the reasoner's answer after every supervision step")
     p.add_argument("checkpoint", help=model_help)
     p.add_argument("question")
     p.add_argument("--steps", type=_count, default=0, help="supervision steps (default: the model's N_sup)")
+    p.add_argument("--raw", action="store_true", help="also print every answer slot's raw token (<eos>, <pad> by name)")
+    p.add_argument("--until-settled", type=_count, default=0, metavar="K",
+                   help="iterate until the answer is unchanged for K iterations (at most --steps, default 256)")
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("demo", help="a web page that shows the answer after every step (Gradio)")

@@ -35,7 +35,7 @@ class Demo:
         self.model, self.cfg, self.tokenizer, self.meta = load_any(source, device="cpu")
         self.shape = grid_shape(self.cfg)
         m = self.cfg.model
-        self.trained_steps = m.n_sup if m.recursive else 1
+        self.trained_steps = m.trained_steps if m.recursive else 1
         self.max_steps = max(4 * self.trained_steps, 16) if m.recursive else 1
         self.examples = self._held_out()  # {label: (question, answer)}
         self.solutions = {q: a for q, a in self.examples.values()}
@@ -54,10 +54,12 @@ class Demo:
 
     @property
     def title(self) -> str:
+        """The header line: the model, its task and size, and how it was trained (`describe_training`,
+        the words of the model card and of `trmlab solve`)."""
+        from .model.describe import MODEL_NAMES, describe_training
         m = self.cfg.model
-        kind = {"reasoner": "recursive reasoner", "hrm": "HRM", "transformer": "transformer LM"}.get(m.kind, m.kind)
-        return (f"{kind} on `{self.cfg.data.task}`, {self.meta['params']:,} parameters, "
-                f"trained with {self.trained_steps} supervision step(s)")
+        return (f"{MODEL_NAMES.get(m.kind, m.kind)} on `{self.cfg.data.task}`, {self.meta['params']:,} parameters; "
+                f"trained by {describe_training(m)}")
 
     def answer(self, question: str, steps: int | float | None = None):
         """(HTML of every step, confidence plot or None) for the page; a clear message for bad input."""
@@ -85,10 +87,12 @@ def text_steps_html(thinking: Thinking, solution: str | None = None) -> str:
     rows = []
     for s in thinking.steps:
         mark = ' class="trm-stop"' if s.number == thinking.halt_step else ""
-        shown = html.escape(s.answer) if s.answer else "<i>(empty)</i>"
+        shown = f"<code>{html.escape(s.answer)}</code>" if s.answer else "<i>(empty)</i>"
+        if s.slots and not s.ended:  # as `trmlab solve` says it: the decode ran through every slot
+            shown += ' <small class="trm-unfinished">(unfinished: no EOS in the answer slots)</small>'
         verdict = "" if solution is None else " ✓" if answers_match(s.answer, solution) else " ✗"
         rows.append(f'<tr{mark}><td class="step">{s.number}</td>'
-                    f'<td class="answer" data-answer="{html.escape(s.answer, quote=True)}"><code>{shown}</code>{verdict}</td>'
+                    f'<td class="answer" data-answer="{html.escape(s.answer, quote=True)}">{shown}{verdict}</td>'
                     f'<td class="halt">{s.halt_text}</td></tr>')
     expected = (f'<p id="trm-expected">A held-out question; its answer: <code>{html.escape(solution)}</code></p>'
                 if solution is not None else "")
@@ -158,6 +162,7 @@ CSS = """
 
 def build_app(demo: Demo):
     """The Gradio page of a Demo."""
+    from .model.describe import step_unit
     gr = gradio()
     grid = demo.shape is not None
     with gr.Blocks(title="trmlab demo", analytics_enabled=False) as app:
@@ -171,8 +176,10 @@ def build_app(demo: Demo):
             question = gr.Textbox(label=label, lines=demo.shape[0] if grid else 2, elem_id="trm-question")
             example = gr.Dropdown(choices=list(demo.examples), value=None, label="or pick a held-out example",
                                   elem_id="trm-example")
-        steps = gr.Slider(1, demo.max_steps, value=demo.trained_steps, step=1, elem_id="trm-steps-slider",
-                          label=f"Supervision steps (training used {demo.trained_steps}; more are allowed)",
+        unit = step_unit(demo.cfg.model).capitalize()
+        # Hidden for the LM (one pass); Gradio refuses a slider whose range is a single point.
+        steps = gr.Slider(1, max(demo.max_steps, 2), value=demo.trained_steps, step=1, elem_id="trm-steps-slider",
+                          label=f"{unit} (training used {demo.trained_steps}; more are allowed)",
                           visible=demo.cfg.model.recursive)
         button = gr.Button("Think", variant="primary", elem_id="trm-think")
         result = gr.HTML(elem_id="trm-result")

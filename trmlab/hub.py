@@ -22,13 +22,12 @@ from pathlib import Path
 from .config import RunConfig
 from .errors import CheckpointError
 from .model import count_params
+from .model.describe import (MODEL_NAMES, architecture, changed_fields, describe_training, halting_head, scheme_name,
+                             step_unit, test_time)
 # The folder's reader lives beside the models, the loaders of any source beside the trainer;
 # their names stay importable from here.
 from .model.pretrained import CARD, CONFIG, FORMAT, REPO_ID, TOKENIZER, WEIGHTS, huggingface_hub  # noqa: F401
 from .training.loading import load_any, load_model, load_pretrained, training_checkpoint  # noqa: F401
-
-MODEL_NAMES = {"reasoner": "recursive reasoner (TRM for text)", "hrm": "hierarchical reasoning model (HRM)",
-               "transformer": "decoder-only transformer LM"}
 
 
 # ---------------------------------------------------------------- export
@@ -96,36 +95,66 @@ def run_evaluation(checkpoint: Path, meta: dict) -> dict | None:
 
 # ---------------------------------------------------------------- the model card
 def model_card(cfg: RunConfig, meta: dict, params: int, evaluation: dict | None, license: str = "mit") -> str:
+    """The README.md of an exported folder: what the model is, how it was trained (the scheme
+    in words and every model-config field changed from its default), and what it scored."""
     m, d, t = cfg.model, cfg.data, cfg.train
     tags = ["trmlab", "reasoning", "recursive-reasoning" if m.recursive else "transformer", m.kind, d.task]
+    if m.kind == "reasoner":
+        tags.append(m.recursion.replace("_", "-"))
+    tags = list(dict.fromkeys(tags))  # the LM's kind is its tag already
     yaml = ["---", "library_name: trmlab", f"license: {license}", "tags:", *[f"- {tag}" for tag in tags], "---"]
-    knobs = {k: v for k, v in d.knobs.items() if k != "data_dir"}
-    arch = f"d_model {m.d_model}, {m.n_layers} layer(s), {m.n_heads} heads, {m.mixer} mixer"
-    if m.recursive:
-        arch += f"; n_latent {m.n_latent}, n_cycles {m.n_cycles}, N_sup {m.n_sup}, halting {m.halting}"
     flops = meta["totals"].get("flops")
+    cls = "TransformerLM" if m.kind == "transformer" else "HRM" if m.kind == "hrm" else "RecursiveReasoner"
+    halting = halting_head(m)
     lines = [
         *yaml, "",
         f"# {cfg.name}", "",
-        f"A {MODEL_NAMES.get(m.kind, m.kind)} trained with trmlab on the task "
-        f"`{d.task}` {json.dumps(knobs)}, {d.tokenizer} tokenizer.", "",
+        f"A {MODEL_NAMES.get(m.kind, m.kind)} trained with trmlab on the task `{d.task}`{_task_knobs(d)}, "
+        f"{d.tokenizer} tokenizer. Training scheme: **{scheme_name(m)}**.", "",
         "## Use", "",
         "```python",
-        f"from trmlab.model import {'TransformerLM' if m.kind == 'transformer' else 'RecursiveReasoner'}",
-        f"model = {'TransformerLM' if m.kind == 'transformer' else 'RecursiveReasoner'}.from_pretrained(\"THIS_FOLDER_OR_REPO_ID\")",
+        f"from trmlab.model import {cls}",
+        f"model = {cls}.from_pretrained(\"THIS_FOLDER_OR_REPO_ID\")",
         "```", "",
         "or `trmlab solve THIS_FOLDER_OR_REPO_ID \"question\"`, `trmlab demo THIS_FOLDER_OR_REPO_ID`, "
         "`trmlab eval THIS_FOLDER_OR_REPO_ID --file questions.jsonl`.", "",
+        "## How it was trained", "",
+        f"**Scheme.** {describe_training(m)[0].upper()}{describe_training(m)[1:]}.", "",
+        *([f"**Halting head.** {halting}", ""] if halting else []),
+        f"**At test time.** {test_time(m)}", "",
         "## Model and training", "",
         f"- parameters (counted): {params:,}",
-        f"- architecture: {arch}",
+        f"- architecture: {architecture(m)}",
         f"- training: {meta['step']} optimiser steps × batch {t.batch_size}, {t.optimizer} lr {t.lr}, "
         f"{t.precision}, seed {t.seed}; these are the EMA weights at step {meta['step']}",
         f"- training FLOPs (matmul, counted by the trainer): {flops:.3g}" if flops else
         "- training FLOPs: not recorded in the checkpoint",
-        "", "## Results", "", *_results(evaluation, m), "",
+        "", *_config_table(m), "",
+        "## Results", "", *_results(evaluation, m), "",
     ]
     return "\n".join(lines)
+
+
+def _task_knobs(d) -> str:
+    """The task's knobs, where the run set any (the data folder is this machine's, not the model's)."""
+    knobs = {k: v for k, v in d.knobs.items() if k != "data_dir"}
+    return " (" + ", ".join(f"{k}={json.dumps(v)}" for k, v in knobs.items()) + ")" if knobs else ""
+
+
+def _config_table(m) -> list[str]:
+    """Every model-config field whose value is not the default of its class: every knob that
+    changes what the model computes, including ones added to the config later."""
+    changed = changed_fields(m)
+    name = type(m).__name__
+    if not changed:
+        return [f"Model config: every field at the default of trmlab's `{name}` (the full config is in `config.json`)."]
+    return [f"Model config fields changed from the defaults of trmlab's `{name}` (the full config is in `config.json`):",
+            "", "| field | value | default |", "|---|---|---|",
+            *[f"| `{k}` | `{_value(v)}` | `{_value(default)}` |" for k, (v, default) in changed.items()]]
+
+
+def _value(v) -> str:
+    return json.dumps(v) if isinstance(v, (list, tuple, dict)) else str(v)
 
 
 def _results(evaluation: dict | None, m) -> list[str]:
@@ -137,8 +166,10 @@ def _results(evaluation: dict | None, m) -> list[str]:
                 f"({evaluation['source']}); the run has no test or OOD evaluation."]
     ev = evaluation["eval"]
     grid = any("cell_accuracy" in e for e in ev.values())
+    unit = step_unit(m)
+    headline = next((e["step"] for e in ev.values() if "step" in e), m.n_sup if m.recursive else 1)
     lines = [f"Measured by {evaluation['source']} on this checkpoint (exact match"
-             + (f", after the trained N_sup = {m.n_sup} supervision steps" if m.recursive else "") + "):", "",
+             + (f", the answer after {headline} {unit}" if m.recursive else "") + "):", "",
              "| split | examples | accuracy |" + (" cell accuracy |" if grid else ""),
              "|---|---|---|" + ("---|" if grid else "")]
     for split, e in ev.items():
@@ -148,7 +179,7 @@ def _results(evaluation: dict | None, m) -> list[str]:
     if curves:
         depth = max(len(c) for c in curves.values())
         shown = sorted({s for s in (1, 2, 4, 8, 16, 32, 64, 128, 256) if s <= depth} | {min(m.n_sup, depth), depth})
-        lines += ["", f"Accuracy vs supervision steps (training used N_sup = {m.n_sup}; evaluation went further):", "",
+        lines += ["", f"Accuracy vs {unit} (training used N_sup = {m.n_sup}; evaluation went further):", "",
                   "| split | " + " | ".join(f"{s}" for s in shown) + " |", "|---|" + "---|" * len(shown)]
         lines += [f"| {s} | " + " | ".join(f"{c[k - 1]:.3f}" if k <= len(c) else "" for k in shown) + " |"
                   for s, c in curves.items()]

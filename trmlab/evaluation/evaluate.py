@@ -10,7 +10,7 @@ cell accuracy is reported beside it.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
@@ -55,16 +55,7 @@ class EvalResult:
         return self.correct[steps.clamp(1, self.steps) - 1, torch.arange(len(steps))]
 
     def settle_step(self, patience: int) -> torch.Tensor:
-        """[N]: the first iteration whose answer is the same as the `patience` iterations before
-        it (the answer has settled), or the last step run when it never does. Label-free: it reads
-        the model's own answers only."""
-        S, N = self.changed.shape
-        run = torch.zeros(N, dtype=torch.long)  # consecutive unchanged iterations so far
-        stop = torch.full((N,), S, dtype=torch.long)
-        for s in range(S):
-            run = torch.where(self.changed[s], 0, run + 1)
-            stop = torch.where((run >= patience) & (stop == S), s + 1, stop)
-        return stop
+        return settle_steps(self.changed, patience)
 
     def accuracy_by_step(self) -> list[float]:
         return self.correct.float().mean(1).tolist()
@@ -136,6 +127,20 @@ class EvalResult:
                     "accuracy_at_settle_by_difficulty": mean_by(self.difficulty, right),
                     "settle_step_by_difficulty": mean_by(self.difficulty, stop.float())}
         return out
+
+
+def settle_steps(changed: torch.Tensor, patience: int) -> torch.Tensor:
+    """[N]: the first iteration whose answer is the same as the `patience` iterations before it
+    (the answer has settled), or the last one run (S) when it never does; `changed` [S, N] says
+    whether each iteration's answer differs from the one before. Label-free: it reads the model's
+    own answers only."""
+    S, N = changed.shape
+    run = torch.zeros(N, dtype=torch.long)  # consecutive unchanged iterations so far
+    stop = torch.full((N,), S, dtype=torch.long)
+    for s in range(S):
+        run = torch.where(changed[s], 0, run + 1)
+        stop = torch.where((run >= patience) & (stop == S), s + 1, stop)
+    return stop
 
 
 def mean_by_rows(keys: torch.Tensor, rows: torch.Tensor) -> dict[int, list[float]]:

@@ -15,7 +15,7 @@ from ..data import EncodedSplit, encode
 from ..tasks import Example
 from ..tasks.real.base import number_text
 from ..tokenizer import UNK
-from .think import QuestionError, board_input, encode_question, grid_shape
+from .think import QuestionError, board_input, encode_question, grid_shape, question_limit
 
 
 def read_question_file(path: str | Path, tokenizer, cfg) -> tuple[EncodedSplit, dict[str, list[int]]]:
@@ -39,8 +39,8 @@ def read_question_file(path: str | Path, tokenizer, cfg) -> tuple[EncodedSplit, 
             kept.append(example)
     if not kept:
         raise ValueError(f"{path}: no line fits this model" + (f" ({summary(left_out)})" if left_out else ""))
-    limit = cfg.model.question_len or cfg.data.max_question_len
-    return encode(kept, tokenizer, cfg.data.answer_len, limit, "error", where=f"{path}: "), dict(left_out)
+    return (encode(kept, tokenizer, cfg.data.answer_len, question_limit(cfg), "error", where=f"{path}: "),
+            dict(left_out))
 
 
 def _example(line: str, where: str) -> Example:

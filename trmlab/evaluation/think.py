@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..tokenizer import UNK
+from ..tokenizer import EOS, SPECIALS, UNK
 
 
 class QuestionError(ValueError):
@@ -26,9 +26,16 @@ class QuestionError(ValueError):
 @dataclass
 class Step:
     number: int  # 1-based supervision step
-    answer: str  # decoded answer (a grid: the whole board, row-major, '?' for a special token)
+    answer: str  # decoded answer, as evaluation scores it (a grid: the whole board, row-major, '?' for a special token)
     halt_prob: float | None  # sigmoid of the halting logit; None for a model without a halting head
     residual: float | None = None  # |f(s) - s| / |f(s)| of this step's state (0 at a fixed point)
+    slots: tuple[int, ...] = ()  # the raw token ids of the answer slots (or the LM's generated tokens)
+
+    @property
+    def ended(self) -> bool:
+        """Whether the answer ends with an EOS inside the answer field; without one, the decoded
+        answer is every slot's token (an unfinished answer, which evaluation scores as it is)."""
+        return EOS in self.slots
 
     @property
     def halt_text(self) -> str:
@@ -48,12 +55,25 @@ class Thinking:
         return next((s.number for s in self.steps if s.halt_prob is not None and s.halt_prob > 0.5), None)
 
 
+def slot_tokens(ids, tokenizer) -> list[str]:
+    """Each raw slot as text: a special token by its name (<eos>, <pad>), any other as the
+    quoted text of that one token. What `trmlab solve --raw` prints."""
+    return [SPECIALS[i] if i < len(SPECIALS) else repr(tokenizer.decode([i])) for i in map(int, ids)]
+
+
+def question_limit(cfg) -> int:
+    """The longest question (in tokens) this model reads: a fixed question width where the
+    model has one (the mlp mixer), else the run's data limit (every model kind)."""
+    return getattr(cfg.model, "question_len", 0) or cfg.data.max_question_len
+
+
 def grid_shape(cfg) -> tuple[int, int] | None:
-    """(rows, cols) of a grid model's boards; None for a text model."""
+    """(rows, cols) of a grid model's boards; None for a text model (answered in place or not)."""
     if cfg.model.answer_len:
         return None
     from ..data import make_data_task
-    return make_data_task(cfg.data).shape()
+    task = make_data_task(cfg.data)
+    return task.shape() if hasattr(task, "shape") else None
 
 
 def encode_question(question: str, tokenizer, cfg, shape: tuple[int, int] | None = None) -> list[int]:
@@ -70,7 +90,7 @@ def encode_question(question: str, tokenizer, cfg, shape: tuple[int, int] | None
         if len(ids) != rows * cols:
             raise QuestionError(f"a board has {rows * cols} cells ({rows}x{cols}, row-major); got {len(ids)}",
                                 "board size")
-    limit = getattr(cfg.model, "question_len", 0) or cfg.data.max_question_len  # the LM has no fixed width
+    limit = question_limit(cfg)
     if len(ids) > limit:
         raise QuestionError(f"the question has {len(ids)} tokens; this model reads at most {limit}", "too long")
     return ids
@@ -84,10 +104,14 @@ def board_input(text: str) -> str:
 
 
 @torch.no_grad()
-def think(model, cfg, tokenizer, question: str, steps: int | None = None) -> Thinking:
-    """The model's answer after each of `steps` supervision steps (default: its trained N_sup;
-    more is allowed). A transformer LM has one step and no halting head."""
-    from .evaluate import board_text
+def think(model, cfg, tokenizer, question: str, steps: int | None = None, until_settled: int = 0) -> Thinking:
+    """The model's answer after each of `steps` supervision steps (default: its trained N_sup, or
+    its size rule's count; more is allowed). With `until_settled` = k, the steps end where the
+    answer has been the same for k iterations (at most `steps`, default SETTLE_CAP). A transformer
+    LM has one step and no halting head."""
+    from .evaluate import board_text, settle_steps
+    if until_settled and cfg.model.recursive:
+        steps = steps or SETTLE_CAP
     shape = grid_shape(cfg)
     if shape is not None:
         question = board_input(question)
@@ -101,8 +125,15 @@ def think(model, cfg, tokenizer, question: str, steps: int | None = None) -> Thi
     batch["question"][0, :len(ids)] = torch.tensor(ids)
     out = model.predict(batch, steps if cfg.model.recursive else None)
     halts, residuals = out.get("halt_logits"), out.get("residuals")
-    decode = (lambda t: board_text(t, tokenizer)) if shape else tokenizer.decode
-    return Thinking(question, [
-        Step(i + 1, decode(tokens[0].cpu()), None if halts is None else torch.sigmoid(halts[i, 0]).item(),
-             None if residuals is None else residuals[i, 0].item())
-        for i, tokens in enumerate(out["tokens"])], shape)
+    in_place = not cfg.model.answer_len  # one answer token per question token (a board, a bit string)
+    decode = (lambda t: board_text(t, tokenizer)) if in_place else tokenizer.decode
+    thought = [Step(i + 1, decode(tokens[0].cpu()), None if halts is None else torch.sigmoid(halts[i, 0]).item(),
+                    None if residuals is None else residuals[i, 0].item(), tuple(tokens[0].cpu().tolist()))
+               for i, tokens in enumerate(out["tokens"])]
+    if until_settled and len(thought) > 1:
+        changed = torch.tensor([[True]] + [[a.answer != b.answer] for a, b in zip(thought[1:], thought)])
+        thought = thought[:int(settle_steps(changed, until_settled)[0])]
+    return Thinking(question, thought, shape)
+
+
+SETTLE_CAP = 256  # the most iterations `until_settled` runs when no step count is given
