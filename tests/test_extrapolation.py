@@ -223,3 +223,22 @@ def test_think_until_settled_stops_where_the_answer_stops_changing():
     assert [s.answer for s in settled.steps] == answers[:k]
     assert k == 30 or answers[k - 1] == answers[k - 2] == answers[k - 3]
     assert all(len(set(answers[i - 2:i + 1])) > 1 for i in range(2, k - 1))  # it did not settle earlier
+
+
+@pytest.mark.parametrize("layout", ["in-place", "lm"])
+def test_in_place_answers_never_reach_a_prediction(layout):
+    """The leakage check for the new answer format: scrambling every label of a batch (in place,
+    or written after the question by the LM) changes no prediction, at any iteration."""
+    from trmlab.model.config import TransformerConfig
+    answer_len = 0 if layout == "in-place" else 25
+    tok, splits = load_splits(DataConfig(task="prefix_parity", answer_len=answer_len, n_train=32, n_dev=32,
+                                         n_test=0, n_ood=0, knobs={"train_difficulty": [4, 20]}))
+    torch.manual_seed(0)
+    cfg = (tiny_reasoner_config(answer_len=0, recursion="looped", loops_per_token=0.5, window=1, n_registers=1)
+           if layout == "in-place" else TransformerConfig(d_model=32, n_layers=1, n_heads=2, answer_len=25, window=4))
+    model = build_model(cfg, tok.vocab_size).eval()
+    dev = splits["dev"]
+    batch = dev.batch(torch.arange(len(dev)))
+    scrambled = {**batch, "answer": torch.randint(4, tok.vocab_size, batch["answer"].shape)}
+    a, b = model.predict(batch, 12), model.predict(scrambled, 12)
+    assert all(torch.equal(a[k], b[k]) for k in a)
