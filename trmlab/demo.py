@@ -36,21 +36,23 @@ class Demo:
         self.shape = grid_shape(self.cfg)
         m = self.cfg.model
         self.trained_steps = m.trained_steps if m.recursive else 1
-        self.max_steps = max(4 * self.trained_steps, 16) if m.recursive else 1
+        # A size-rule model thinks longer on longer inputs: room for 4x its training sizes.
+        self.max_steps = max(4 * self.trained_steps, 64 if getattr(m, "loops_per_token", 0) else 16) if m.recursive else 1
         self.examples = self._held_out()  # {label: (question, answer)}
         self.solutions = {q: a for q, a in self.examples.values()}
 
     def _held_out(self) -> dict[str, tuple[str, str]]:
         """A few test-split examples (none when the task's data is not on this machine)."""
         from .data import load_splits
-        data = replace(self.cfg.data, n_train=0, n_dev=0, n_ood=0, n_test=EXAMPLES)
+        data = replace(self.cfg.data, n_train=0, n_dev=0, n_ood=EXAMPLES, n_test=EXAMPLES)
         try:
-            split = load_splits(data, splits=("test",), tokenizer=self.tokenizer)[1]["test"]
+            splits = load_splits(data, splits=("test", "ood"), tokenizer=self.tokenizer)[1]
         except (ValueError, OSError):  # e.g. a real-data task without its files here
             return {}
         shown = (lambda q: q[:60] + ("..." if len(q) > 60 else "")) if self.shape is None else (lambda q: "")
-        return {f"test #{i + 1} {shown(ex.question)}".strip(): (ex.question, ex.answer)
-                for i, ex in enumerate(split.examples)}
+        names = {"test": "test", "ood": "harder than training"}
+        return {f"{names[s]} #{i + 1} {shown(ex.question)}".strip(): (ex.question, ex.answer)
+                for s in ("test", "ood") if s in splits for i, ex in enumerate(splits[s].examples)}
 
     @property
     def title(self) -> str:

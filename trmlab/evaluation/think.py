@@ -128,7 +128,8 @@ def think(model, cfg, tokenizer, question: str, steps: int | None = None, until_
     in_place = not cfg.model.answer_len  # one answer token per question token (a board, a bit string)
     decode = (lambda t: board_text(t, tokenizer)) if in_place else tokenizer.decode
     thought = [Step(i + 1, decode(tokens[0].cpu()), None if halts is None else torch.sigmoid(halts[i, 0]).item(),
-                    None if residuals is None else residuals[i, 0].item(), tuple(tokens[0].cpu().tolist()))
+                    None if residuals is None else residuals[i, 0].item(),
+                    () if in_place else tuple(tokens[0].cpu().tolist()))  # in place: no slots, no EOS
                for i, tokens in enumerate(out["tokens"])]
     if until_settled and len(thought) > 1:
         changed = torch.tensor([[True]] + [[a.answer != b.answer] for a, b in zip(thought[1:], thought)])
