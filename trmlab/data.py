@@ -54,6 +54,12 @@ class EncodedSplit:
             out["puzzle"] = self.puzzle[idx].to(device)
         return out
 
+    def head(self, n: int) -> "EncodedSplit":
+        """The first `n` rows, as stored (never augmented): e.g. the training set scored like a test set."""
+        return replace(self, examples=self.examples[:n], question=self.question[:n], question_len=self.question_len[:n],
+                       answer=self.answer[:n], difficulty=self.difficulty[:n], augment=None, relabel=None,
+                       puzzle=None if self.puzzle is None else self.puzzle[:n])
+
     def batches(self, batch_size: int, device="cpu", width: int | None = None):
         for start in range(0, len(self), batch_size):
             idx = torch.arange(start, min(start + batch_size, len(self)))
