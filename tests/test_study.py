@@ -181,7 +181,8 @@ def test_every_preset_builds_and_plans(tmp_path):
         study = load_study(name)
         vocab = {t.id: 600 for t in study.tasks}
         tuning = plan_tuning_cells(study, tmp_path, study.tasks, vocab)
-        assert len(tuning) == sum(len(study.lr_grid(m)) for t in study.tasks for m in study.models_for(t))
+        assert len(tuning) == sum(len(study.lr_grid(m)) * len(study.wd_grid(m))
+                                  for t in study.tasks for m in study.models_for(t))
         cells = plan_cells(study, tmp_path, study.tasks, vocab, {(c.task.id, c.spec.name): c.cfg.train.lr
                                                                  for c in tuning})
         assert len(cells) == sum(len(study.models_for(t)) for t in study.tasks) * len(study.seeds)
@@ -457,3 +458,20 @@ def test_weight_decay_grid_errors():
                         ({"seed": 100, "weight_decay": [1.0]}, "learning-rate grid")]:
         with pytest.raises(ValueError, match=error):
             StudyConfig.from_dict({**d, "tune": tune})
+
+
+def test_data_presets_vary_only_the_training_set_size():
+    from trmlab.study.presets import DATA_SIZES, study_data_cpu, study_data_quick
+    for study, tasks in [(study_data_quick(), ["phop"]), (study_data_cpu(), ["phop", "story_arithmetic"])]:
+        assert [t.id for t in study.tasks] == [f"{task}-n{n}" for task in tasks for n in DATA_SIZES]
+        for task in tasks:
+            bases = [study.task_base(t) for t in study.tasks if t.id.startswith(task + "-n")]
+            assert [b.data.n_train for b in bases] == list(DATA_SIZES)
+            assert len({json.dumps({**b.to_dict()["data"], "n_train": 0}) for b in bases}) == 1  # dev/test fixed
+            assert {b.data.n_test for b in bases} == {1000} and len({b.train.steps for b in bases}) == 1
+        trm = next(m for m in study.models if m.name == "trm")
+        assert trm.overrides["n_sup"] == 16 and trm.overrides["halting"] == "act" and trm.train["weight_decay"] == 1.0
+        assert study.base.train.ema == 0.999
+    full = study_data_cpu()
+    assert {m.name for m in full.models} == {"trm", "looped-progressive", "single-pass", "transformer", "transformer-4x"}
+    assert full.tune["weight_decay"] == [0.1, 1.0] and full.tune["seed"] not in full.seeds
