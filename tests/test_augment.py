@@ -14,6 +14,8 @@ from trmlab.tasks.text.phop import hop_path, split_sequence
 from trmlab.tasks.text.templates import NAMES
 from trmlab.training.trainer import Trainer
 
+from .test_training import assert_resumes_exactly
+
 AUGMENTED = ["phop", "variable_chains", "syllogisms", "ordering", "word_problems", "story_arithmetic"]
 
 
@@ -123,16 +125,7 @@ def test_training_with_augmentation_resumes_exactly(kind, tmp_path):
     cfg = transformer_twin(cfg) if kind == "transformer" else cfg
     cfg.data = replace(cfg.data, augment=True, n_train=64, n_dev=16, n_test=16, n_ood=0)
     cfg.train = replace(cfg.train, steps=5, eval_every=5, checkpoint_every=5, log_every=1, batch_size=8)
-    data = load_splits(cfg.data)
-    straight = Trainer(cfg, tmp_path / "a", data=data, progress=False)
-    losses = [straight.train_step()[0] for _ in range(5)]
-    first = Trainer(cfg, tmp_path / "b", data=data, progress=False)
-    for _ in range(3):
-        first.train_step()
-    first.save("last")
-    resumed = Trainer(cfg, tmp_path / "b", data=data, progress=False)
-    resumed.resume(tmp_path / "b" / "checkpoints" / "last.safetensors")
-    assert [resumed.train_step()[0] for _ in range(2)] == losses[3:]
+    losses = assert_resumes_exactly(cfg, tmp_path, load_splits(cfg.data))
     plain = Trainer(replace(cfg, data=replace(cfg.data, augment=False)), tmp_path / "c",
                     data=load_splits(replace(cfg.data, augment=False)), progress=False)
     assert [plain.train_step()[0] for _ in range(5)] != losses  # augmentation changes what is trained on
