@@ -97,6 +97,12 @@ def test_story_arithmetic_keeps_pronouns_right():
         assert _renaming(ex, a).keys() <= set(NAMES) | {w for w in re.findall(r"\w+", ex.question) if w.islower()}
 
 
+def test_augment_is_checked_like_every_field():
+    for bad in ("yes", 1):
+        with pytest.raises(ValueError, match=r"data.augment=.*: must be True or False"):
+            DataConfig(augment=bad)
+
+
 @pytest.mark.parametrize("name", ["arithmetic", "nary_addition", "prefix_parity", "long_addition"])
 def test_augment_is_a_one_line_error_on_tasks_without_one(name):
     cfg = DataConfig(task=name, augment=True, n_train=4, n_dev=0, n_test=0, n_ood=0,
