@@ -527,9 +527,10 @@ def study_data_quick() -> StudyConfig:
     (`DATA_QUICK_LRS`), nothing tuned: a first look, not a result. Every cell also scores its first
     1,000 training questions (the train − test gap). Story arithmetic is in data-cpu only: its
     questions are 100 tokens to p-hop's 24, about 4x the cost, which 15 minutes does not hold.
-    Cost: not yet run; estimated from depth-cpu's per-step timings (looped 0.19 s, TRM's scheme at
-    n=T=1 0.05 s, so about 0.15 s at n=T=2, the LM 0.03 s per step on p-hop) at about 15 min of
-    compute plus evaluation, about 10 min on 2 cores with --jobs 2."""
+    Cost: not yet run. Per optimiser step, one thread (3 steps each, timed beside a running study):
+    TRM's scheme 0.11 s, the progressive loop 0.21 s, the LM 0.03 s on p-hop, so about 14 min of
+    training compute plus evaluation (dev 5 times, test, train and OOD at 16 iterations): an
+    estimated 20 min of compute, 10-12 min on 2 cores with --jobs 2."""
     return _data_study("data-quick", 300, [0, 1], _data_models(DATA_QUICK_LRS), tune={}, n_dev=1000,
                        tasks=("phop",))
 
@@ -541,13 +542,14 @@ def study_data_cpu() -> StudyConfig:
     progressive loop, the single pass, the parameter-matched LM and a 6.9x larger LM; 1,000 steps ×
     batch 64 for every model (256 epochs of the smallest set, 4 of the largest); learning rate AND
     weight decay tuned per (task, size, model) on dev with seed 100 over lr {1e-3, 3e-3} × weight
-    decay {0.1, 1.0}; seeds 0, 1, 2. Cost: not yet run; estimated from depth-cpu's per-step timings
-    (see data-quick; the 4x LM about as costly as depth-cpu's 16-layer LM, 0.2 s per step on p-hop)
-    at about 3 s of compute per step for the five models on both tasks at one size, so 7 runs (4
-    tuning points, 3 seeds) × 4 sizes × 1,000 steps ≈ 23 hours of compute, 12 hours on 2 cores:
-    this does NOT fit 90 minutes. Without the tuning grid (fixed lrs, as data-quick) and with one
-    seed it is about 3.5 hours of compute; it is the design for a longer run or a GPU, to be cut
-    to 90 minutes once data-quick has measured the real costs."""
+    decay {0.1, 1.0}; seeds 0, 1, 2. Cost: not yet run. Per optimiser step, one thread (3 steps
+    each, timed beside a running study): on p-hop TRM's scheme 0.11 s, the progressive loop 0.21 s,
+    the single pass 0.05 s, the LM 0.03 s, the 4x LM 0.09 s; on story arithmetic (100-token
+    questions) 0.37, 0.71, 0.17, 0.09 and 0.35 s: 2.2 s per step for the five models on both tasks
+    at one size, so 7 runs (4 tuning points, 3 seeds) × 4 sizes × 1,000 steps ≈ 17 hours of
+    training compute, over 8 hours on 2 cores: this does NOT fit 90 minutes. Without the tuning grid
+    (fixed lrs, as data-quick) and with one seed it is about 2.4 hours of compute; it is the design
+    for a longer run or a GPU, to be cut to 90 minutes once data-quick has measured the real costs."""
     return _data_study("data-cpu", 1000, [0, 1, 2], _data_models(),
                        tune={"lr": [1e-3, 3e-3], "weight_decay": [0.1, 1.0], "seed": 100}, n_dev=1000)
 
