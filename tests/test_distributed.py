@@ -73,3 +73,19 @@ def test_ranks_split_the_batch_evenly_or_refuse():
     assert [Comm(r, 4).rows(8) for r in range(4)] == [slice(0, 2), slice(2, 4), slice(4, 6), slice(6, 8)]
     with pytest.raises(ValueError, match="batch_size=6 must be divisible"):
         Comm(0, 4).rows(6)
+
+
+def test_two_ranks_relabel_the_global_batch_as_one_process_does(tmp_path):
+    """data.augment: every rank draws the relabellings of the whole global batch from the same
+    generator, so two ranks train on exactly the rows one process does."""
+    augment = RUN + ["-o", "data.augment=True", "-o", "train.steps=6", "-o", "train.eval_every=6"]
+    threads = torch.get_num_threads()
+    assert main(augment + ["--out", str(tmp_path / "one")]) == 0
+    torch.set_num_threads(threads)
+    two = run(augment + ["--out", str(tmp_path / "two")], ranks=2)
+    assert two.returncode == 0, two.stderr[-3000:]
+    a, b = records(tmp_path / "one" / "smoke"), records(tmp_path / "two" / "smoke")
+    assert len(a) == len(b) > 6
+    for ra, rb in zip(a, b):
+        for k in ra:
+            assert ra[k] == pytest.approx(rb[k], abs=1e-5, rel=0), (ra["step"], k)

@@ -181,7 +181,8 @@ def test_every_preset_builds_and_plans(tmp_path):
         study = load_study(name)
         vocab = {t.id: 600 for t in study.tasks}
         tuning = plan_tuning_cells(study, tmp_path, study.tasks, vocab)
-        assert len(tuning) == sum(len(study.lr_grid(m)) for t in study.tasks for m in study.models_for(t))
+        assert len(tuning) == sum(len(study.lr_grid(m)) * len(study.wd_grid(m))
+                                  for t in study.tasks for m in study.models_for(t))
         cells = plan_cells(study, tmp_path, study.tasks, vocab, {(c.task.id, c.spec.name): c.cfg.train.lr
                                                                  for c in tuning})
         assert len(cells) == sum(len(study.models_for(t)) for t in study.tasks) * len(study.seeds)
@@ -404,3 +405,73 @@ def test_depth_quick_is_depth_cpus_core_at_the_lrs_its_tuning_chose():
     committed = Path(__file__).parents[1] / "results" / "depth-cpu" / "results.json"
     chosen = {t["model"]: t["chosen_lr"] for t in json.loads(committed.read_text())["tuning"]}
     assert all(chosen[name] == lr for name, lr in DEPTH_CPU_LRS.items())
+
+
+def test_study_cells_score_the_training_examples_and_the_report_holds_them_apart(finished_study):
+    study, out, results = finished_study
+    for c in results["cells"]:
+        assert "train" in c["eval"] and 0 <= c["eval"]["train"]["accuracy"] <= 1
+    from trmlab.reporting.study_report.cells import eval_splits
+    assert "train" not in eval_splits(results["cells"])  # not a held-out set: no comparisons on it
+
+
+def _fake_finished(cell, best_dev):
+    cell.run_dir.mkdir(parents=True, exist_ok=True)
+    (cell.run_dir / "cell.json").write_text(json.dumps(
+        {"best_dev": best_dev, "run_config": cell.cfg.to_dict(), "eval_steps": cell.eval_steps,
+         "wall_s": 1.0, "eval_s": 0.0}))
+
+
+def test_a_weight_decay_grid_is_tuned_with_the_lr_and_the_best_pair_trains(tmp_path):
+    from trmlab.study.run import tuning_results
+    study = tiny_study(["single-pass"])
+    study.tune = {"lr": [1e-3, 3e-3], "weight_decay": [0.1, 1.0], "seed": 100}
+    vocab = {"arithmetic": 600}
+    tune = plan_tuning_cells(study, tmp_path, study.tasks, vocab)
+    assert [c.key for c in tune] == [f"arithmetic/single-pass/tune/lr{lr}-wd{wd}" for wd in ("0.1", "1")
+                                     for lr in ("0.001", "0.003")]
+    assert [(c.cfg.train.lr, c.cfg.train.weight_decay, c.cfg.train.seed) for c in tune] == [
+        (1e-3, 0.1, 100), (3e-3, 0.1, 100), (1e-3, 1.0, 100), (3e-3, 1.0, 100)]
+    assert tuning_results(study, tune)[0]["chosen_lr"] is None  # nothing finished yet
+    for c, dev in zip(tune, [0.3, 0.5, 0.5, 0.4]):  # a tie: the smaller lr wins
+        _fake_finished(c, dev)
+    record = tuning_results(study, tune)[0]
+    assert (record["chosen_lr"], record["chosen_weight_decay"]) == (1e-3, 1.0)
+    assert record["grid"][0] == {"lr": 1e-3, "weight_decay": 0.1, "best_dev": 0.3}
+    cells = plan_cells(study, tmp_path, study.tasks, vocab, {("arithmetic", "single-pass"): (1e-3, 1.0)})
+    assert [(c.cfg.train.lr, c.cfg.train.weight_decay, c.seed) for c in cells] == [(1e-3, 1.0, 0)]
+    from trmlab.reporting.study_report.tuning import tuning_table
+    text = "\n".join(tuning_table([record], {}))
+    assert "**lr 0.001, wd 1**" in text and "weight decay" in text
+    # Without a weight-decay grid nothing changes: the same folders, records and cells as before.
+    study.tune = {"lr": [1e-3, 3e-3], "seed": 100}
+    plain = plan_tuning_cells(study, tmp_path, study.tasks, vocab)
+    assert [c.key for c in plain] == ["arithmetic/single-pass/tune/lr0.001", "arithmetic/single-pass/tune/lr0.003"]
+    assert study.run_config(study.tasks[0], study.models[0], 0).train.weight_decay == study.base.train.weight_decay
+
+
+def test_weight_decay_grid_errors():
+    d = tiny_study(["single-pass"]).to_dict()
+    for tune, error in [({"lr": [1e-3], "seed": 100, "weight_decay": []}, "non-empty list of weight decays"),
+                        ({"lr": [1e-3], "seed": 100, "weight_decay": [-1.0]}, "numbers >= 0"),
+                        ({"lr": [1e-3], "seed": 100, "weight_decay": [1.0, 1.0]}, "repeats a weight decay"),
+                        ({"seed": 100, "weight_decay": [1.0]}, "learning-rate grid")]:
+        with pytest.raises(ValueError, match=error):
+            StudyConfig.from_dict({**d, "tune": tune})
+
+
+def test_data_presets_vary_only_the_training_set_size():
+    from trmlab.study.presets import DATA_SIZES, study_data_cpu, study_data_quick
+    for study, tasks in [(study_data_quick(), ["phop"]), (study_data_cpu(), ["phop", "story_arithmetic"])]:
+        assert [t.id for t in study.tasks] == [f"{task}-n{n}" for task in tasks for n in DATA_SIZES]
+        for task in tasks:
+            bases = [study.task_base(t) for t in study.tasks if t.id.startswith(task + "-n")]
+            assert [b.data.n_train for b in bases] == list(DATA_SIZES)
+            assert len({json.dumps({**b.to_dict()["data"], "n_train": 0}) for b in bases}) == 1  # dev/test fixed
+            assert {b.data.n_test for b in bases} == {1000} and len({b.train.steps for b in bases}) == 1
+        trm = next(m for m in study.models if m.name == "trm")
+        assert trm.overrides["n_sup"] == 16 and trm.overrides["halting"] == "act" and trm.train["weight_decay"] == 1.0
+        assert study.base.train.ema == 0.999
+    full = study_data_cpu()
+    assert {m.name for m in full.models} == {"trm", "looped-progressive", "single-pass", "transformer", "transformer-4x"}
+    assert full.tune["weight_decay"] == [0.1, 1.0] and full.tune["seed"] not in full.seeds

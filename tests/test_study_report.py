@@ -241,3 +241,31 @@ def test_study_report_learning_rate_tuning(tmp_path):
     headline = text.split("### Headline")[1].split("###")[0]
     assert "| `reasoner` | 0.001 |" in headline and "| `transformer` | 0.003 |" in headline
     assert "(2.0 min of it learning-rate tuning)" in text
+
+
+def test_study_report_accuracy_vs_training_set_size(tmp_path):
+    """Tasks that differ only in n_train get one size section (under the first), a PNG, the gap and the
+    sizes needed; a study without size tasks or train scores is untouched by it."""
+    sizes = (250, 1000, 4000)
+    results = synthetic_results(tasks=tuple(f"phop-n{n}" for n in sizes), models=("reasoner", "transformer"))
+    for c in results["cells"]:
+        n = int(c["task"].split("-n")[1])
+        c["run_config"] = {"data": {"task": "phop", "n_train": n}, "train": {"lr": 1e-3}}
+        lift = {250: -0.3, 1000: -0.1, 4000: 0.1}[n] if c["model"] == "reasoner" else {250: -0.4, 1000: -0.2, 4000: 0.0}[n]
+        for split in ("dev", "test", "ood"):
+            c["eval"][split]["accuracy"] = min(1.0, max(0.0, c["eval"][split]["accuracy"] + lift))
+        c["eval"]["train"] = {**c["eval"]["test"], "accuracy": 1.0 - 0.01 * c["seed"]}
+    report = write_study_report(results, tmp_path).read_text()
+    assert report.count("### Accuracy vs training-set size: `phop`") == 1
+    first = report.index("## Task `phop-n250`")
+    assert first < report.index("### Accuracy vs training-set size") < report.index("## Task `phop-n1000`")
+    assert (tmp_path / "phop_data_size.png").read_bytes()[:8] == PNG_MAGIC
+    assert "Generalisation gap" in report and "Examples needed" in report and "test ≥ 0.5" in report
+    assert "`reasoner` − `transformer`" in report
+    # "train" is not a held-out set: only the reproduce table shows it as a column
+    assert "| train |" in report.split("## Reproduce")[1] and "| train |" not in report.split("## Reproduce")[0]
+    section = report[report.index("### Accuracy vs training-set size"):report.index("## Task `phop-n1000`")]
+    reasoner_gap = next(l for l in section.splitlines() if l.startswith("| recursive reasoner") and " / " in l)
+    assert "+" in reasoner_gap  # train above test: a positive gap
+    plain = synthetic_results()
+    assert "training-set size" not in write_study_report(plain, tmp_path / "plain").read_text()

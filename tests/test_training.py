@@ -81,17 +81,24 @@ def test_resume_gives_the_same_next_step_loss(kind, tmp_path, smoke_data):
     cfg = smoke_config("transformer" if kind == "transformer" else "reasoner", steps=6)
     if kind == "recurrent_depth":  # random depths and states: the objective's generator resumes too
         cfg.model = replace(cfg.model, recursion=kind, grad_iters=1)
-    straight = Trainer(cfg, tmp_path / "a", data=smoke_data, progress=False)
+    assert_resumes_exactly(cfg, tmp_path, smoke_data)
+
+
+def assert_resumes_exactly(cfg, tmp_path, data) -> list[float]:
+    """5 steps straight vs 3 steps, a checkpoint, a new Trainer resumed from it and 2 more: the same
+    losses. Returns the straight run's losses."""
+    straight = Trainer(cfg, tmp_path / "a", data=data, progress=False)
     losses = [straight.train_step()[0] for _ in range(5)]
 
-    first = Trainer(cfg, tmp_path / "b", data=smoke_data, progress=False)
+    first = Trainer(cfg, tmp_path / "b", data=data, progress=False)
     for _ in range(3):
         first.train_step()
     first.save("last")
-    resumed = Trainer(cfg, tmp_path / "b", data=smoke_data, progress=False)
+    resumed = Trainer(cfg, tmp_path / "b", data=data, progress=False)
     resumed.resume(tmp_path / "b" / "checkpoints" / "last.safetensors")
     assert resumed.step == 3
     assert [resumed.train_step()[0] for _ in range(2)] == losses[3:]
+    return losses
 
 
 def test_checkpoint_round_trip_and_best_kept(tmp_path, smoke_data):

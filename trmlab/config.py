@@ -29,6 +29,10 @@ class DataConfig:
     too_long: str = "error"  # or "skip": drop and count examples that do not fit
     tokenizer: str = "char"  # or "bpe": trained on the train split's questions and answers
     bpe_vocab_size: int = 512
+    # Label-preserving augmentation of text training rows, drawn afresh every time a row is used
+    # (the task's augment_example: p-hop's alphabet relabelled, people and variables renamed);
+    # an error on a task that has none. Grid tasks are always augmented (their own knobs).
+    augment: bool = False
 
     def __post_init__(self):
         check_fields("data", self, {

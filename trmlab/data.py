@@ -30,6 +30,7 @@ class EncodedSplit:
     difficulty: torch.Tensor  # [N]
     skipped: int = 0  # examples dropped because they did not fit
     augment: object = None  # grids, training split: (n, torch.Generator) -> (perm, symbol_map) or None
+    relabel: object = None  # text, training split with data.augment: a Relabel
     puzzle: torch.Tensor | None = None  # [N] puzzle identifiers (ARC: one learned embedding each)
     exact: bool = False  # answers compared as written (an in-place task's string in an answer field)
 
@@ -52,6 +53,12 @@ class EncodedSplit:
         if self.puzzle is not None:
             out["puzzle"] = self.puzzle[idx].to(device)
         return out
+
+    def head(self, n: int) -> "EncodedSplit":
+        """The first `n` rows, as stored (never augmented): e.g. the training set scored like a test set."""
+        return replace(self, examples=self.examples[:n], question=self.question[:n], question_len=self.question_len[:n],
+                       answer=self.answer[:n], difficulty=self.difficulty[:n], augment=None, relabel=None,
+                       puzzle=None if self.puzzle is None else self.puzzle[:n])
 
     def batches(self, batch_size: int, device="cpu", width: int | None = None):
         for start in range(0, len(self), batch_size):
@@ -98,6 +105,36 @@ def encode(examples: list[Example], tokenizer, answer_len: int, max_question_len
     return EncodedSplit(kept, question, torch.tensor([len(q) for q in qs], dtype=torch.long), answer,
                         torch.tensor([ex.difficulty for ex in kept], dtype=torch.long),
                         skipped=len(examples) - len(kept))
+
+
+class Relabel:
+    """A text task's label-preserving augmentation of training rows (data.augment): each row's
+    example relabelled afresh (`Task.augment_example`, kept in the train split's hash bucket) and
+    re-encoded. Every draw comes from the objective's seeded generator, one seed per row of the
+    global batch, so training stays deterministic, resumable and the same on every rank. A row whose
+    re-encoded question changes length (possible with BPE only), or whose answer would not fit, is
+    kept as it was: the split's padded width and the row's length never change."""
+
+    def __init__(self, task, tokenizer):
+        self.task, self.tokenizer = task, tokenizer
+
+    def __call__(self, data: "EncodedSplit", index: torch.Tensor, batch: dict, generator: torch.Generator) -> dict:
+        import random
+
+        from .tasks.base import augmented
+
+        seeds = torch.randint(0, 2 ** 62, (len(index),), generator=generator).tolist()
+        question, answer = batch["question"].clone(), batch["answer"].clone()
+        for row, (i, seed) in enumerate(zip(index.tolist(), seeds)):
+            ex = augmented(self.task, data.examples[i], random.Random(seed))
+            q = self.tokenizer.encode(ex.question)
+            a = self.tokenizer.encode(ex.answer) + [EOS]
+            if len(q) != int(data.question_len[i]) or len(a) > answer.shape[1]:
+                continue
+            question[row, :len(q)] = torch.tensor(q)
+            answer[row] = PAD
+            answer[row, :len(a)] = torch.tensor(a)
+        return {**batch, "question": question, "answer": answer}
 
 
 @dataclass
@@ -153,6 +190,9 @@ def make_data_task(cfg):
                          f"(set data.answer_len=0, model.answer_len=0) with the char tokenizer")
     if task.in_place and cfg.tokenizer != "char":
         raise ValueError(f"task {cfg.task!r} is answered in place, one token per character: use the char tokenizer")
+    if getattr(cfg, "augment", False) and not isinstance(task, GridTask) and not hasattr(task, "augment_example"):
+        raise ValueError(f"data.augment=True: task {cfg.task!r} has no label-preserving augmentation "
+                         f"(relabelling it would change its answers); set data.augment=False")
     if not task.in_place and not cfg.answer_len:
         raise ValueError(f"data.answer_len=0 (answers in place) is for tasks answered in place "
                          f"(grids, prefix_parity, long_addition); {cfg.task!r} is not one")
@@ -178,6 +218,8 @@ def load_splits(cfg, splits=("train", "dev", "test", "ood"), tokenizer=None):
     out = {split: encode_for(task, cfg, examples, tokenizer, split) for split, examples in drawn.items()}
     if "train" in out:
         out["train"].augment = getattr(task, "sample_augmentations", None)
+        if getattr(cfg, "augment", False) and hasattr(task, "augment_example"):
+            out["train"].relabel = Relabel(task, tokenizer)
     return tokenizer, out
 
 

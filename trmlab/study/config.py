@@ -27,6 +27,10 @@ base's (or its own `train`) lr, and its cells are exactly those of a study witho
 `tune["extend"] = k`: when a model's best lr is at an end of its grid, also try the next
 point beyond it on the 1-3 ladder (..., 3e-4, 1e-3, 3e-3, ...), up to k times, so an
 optimum at the grid's edge is not taken for the optimum; the same rule for every model.
+`tune["weight_decay"] = [0.1, 1.0]`: every tuned model also tries each weight decay, at every point
+of its lr grid (the lr grid extended per weight decay), and trains at the (lr, weight decay) pair
+with the best dev accuracy; ties go to the smaller lr, then the smaller weight decay. Without it
+the weight decay is the base's (or the model's own `train`), and nothing changes.
 """
 from __future__ import annotations
 
@@ -86,9 +90,19 @@ def ladder_step(lr: float, up: bool) -> float:
     return float(f"{rung:.6g}")  # 3e-4, not 3.0000000000000003e-4
 
 
-def lr_tag(lr: float) -> str:
-    """A tuning cell's folder name, e.g. lr0.003."""
-    return f"lr{lr:g}"
+def check_wd_grid(grid, where: str) -> None:
+    if not isinstance(grid, list) or not grid:
+        raise ValueError(f"{where} must be a non-empty list of weight decays, got {grid!r}")
+    bad = [wd for wd in grid if isinstance(wd, bool) or not isinstance(wd, (int, float)) or not wd >= 0]
+    if bad:
+        raise ValueError(f"{where}: weight decays must be numbers >= 0, got {', '.join(map(repr, bad))}")
+    if len(set(grid)) != len(grid):
+        raise ValueError(f"{where} repeats a weight decay: {grid}")
+
+
+def lr_tag(lr: float, weight_decay: float | None = None) -> str:
+    """A tuning cell's folder name, e.g. lr0.003, or lr0.003-wd1 when the weight decay is tuned too."""
+    return f"lr{lr:g}" + ("" if weight_decay is None else f"-wd{weight_decay:g}")
 
 
 @dataclass
@@ -131,12 +145,17 @@ class StudyConfig:
 
     def check_tune(self) -> None:
         """Errors in the tune block; run again before a study runs (`--seeds` changes the seeds)."""
-        unknown = set(self.tune) - {"lr", "seed", "extend"}
+        unknown = set(self.tune) - {"lr", "seed", "extend", "weight_decay"}
         if unknown:
             raise ValueError(f"study {self.name!r}: tune has no field {', '.join(sorted(unknown))}; "
-                             "fields: lr, seed, extend")
+                             "fields: lr, seed, extend, weight_decay")
         if "lr" in self.tune:
             check_lr_grid(self.tune["lr"], f"study {self.name!r}: tune.lr")
+        if "weight_decay" in self.tune:
+            check_wd_grid(self.tune["weight_decay"], f"study {self.name!r}: tune.weight_decay")
+            if not any(self.lr_grid(m) for m in self.models):
+                raise ValueError(f"study {self.name!r}: tune.weight_decay is tried at the points of a "
+                                 "learning-rate grid; give tune.lr (or a model's lr_grid)")
         extend = self.tune.get("extend", 0)
         if isinstance(extend, bool) or not isinstance(extend, int) or extend < 0:
             raise ValueError(f"study {self.name!r}: tune.extend must be a whole number >= 0, got {extend!r}")
@@ -182,6 +201,10 @@ class StudyConfig:
         """The learning rates tried for a model; empty = not tuned."""
         return list(spec.lr_grid or self.tune.get("lr", []))
 
+    def wd_grid(self, spec: ModelSpec) -> list[float | None]:
+        """The weight decays a tuned model tries; [None] = the weight decay is not tuned."""
+        return list(self.tune.get("weight_decay", [])) if self.lr_grid(spec) and self.tune.get("weight_decay") else [None]
+
     def models_for(self, task: TaskSpec) -> list[ModelSpec]:
         return [m for m in self.models if not task.models or m.name in task.models]
 
@@ -192,13 +215,16 @@ class StudyConfig:
         model = replace(self.base.model, **task.model)
         return replace(self.base, model=model, data=data, train=train)
 
-    def run_config(self, task: TaskSpec, spec: ModelSpec, seed: int, lr: float | None = None) -> RunConfig:
+    def run_config(self, task: TaskSpec, spec: ModelSpec, seed: int, lr: float | None = None,
+                   weight_decay: float | None = None) -> RunConfig:
         """One cell's run config (the transformer still at the base width: `plan_cells` matches it);
-        `lr`, a tuned model's learning rate, replaces the base's and the model's own."""
+        `lr` and `weight_decay`, a tuned model's, replace the base's and the model's own."""
         base = self.task_base(task)
         train = {**spec.train, "seed": seed}
         if lr is not None:
             train["lr"] = lr
+        if weight_decay is not None:
+            train["weight_decay"] = float(weight_decay)
         base = replace(base, name=f"{self.name}/{task.id}/{spec.name}/seed{seed}", train=replace(base.train, **train))
         m = base.model
         if spec.kind == "transformer":
@@ -215,10 +241,10 @@ class StudyConfig:
             m = HRMConfig(**{**asdict(m), "n_latent": 2, "n_cycles": 2, "recursion": "trm"})  # its own scheme
         return replace(base, model=replace(m, **spec.overrides))
 
-    def tune_config(self, task: TaskSpec, spec: ModelSpec, lr: float) -> RunConfig:
+    def tune_config(self, task: TaskSpec, spec: ModelSpec, lr: float, weight_decay: float | None = None) -> RunConfig:
         """A tuning cell's run config: the model at one grid point, on the tuning seed."""
-        cfg = self.run_config(task, spec, self.tune["seed"], lr)
-        return replace(cfg, name=f"{self.name}/{task.id}/{spec.name}/tune/{lr_tag(lr)}")
+        cfg = self.run_config(task, spec, self.tune["seed"], lr, weight_decay)
+        return replace(cfg, name=f"{self.name}/{task.id}/{spec.name}/tune/{lr_tag(lr, weight_decay)}")
 
 
 def model_label(spec: ModelSpec, cfg: RunConfig) -> str:

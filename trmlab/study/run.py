@@ -44,6 +44,7 @@ from ..training.loading import load_model
 from .config import ModelSpec, StudyConfig, TaskSpec, ladder_step, lr_tag, model_label
 
 EVAL_SPLITS = ("dev", "test", "ood")
+TRAIN_EVAL = 1000  # a study cell also scores (up to) this many training examples, as stored: eval split "train"
 
 
 @dataclass
@@ -59,7 +60,7 @@ class Cell:
 
     @property
     def key(self) -> str:
-        where = f"tune/{lr_tag(self.cfg.train.lr)}" if self.tuning else f"seed{self.seed}"
+        where = f"tune/{self.run_dir.name}" if self.tuning else f"seed{self.seed}"  # tune/lr0.003[-wd1]
         return f"{self.task.id}/{self.spec.name}/{where}"
 
 
@@ -68,7 +69,8 @@ def plan_cells(study: StudyConfig, out: Path, tasks: list[TaskSpec], vocab: dict
     """Every study cell, seed-major (a study stopped early has whole seeds), the transformer sized
     to the base reasoner's counted parameters on each task's vocabulary (unless its spec sets
     n_layers or d_model: an LM of a given shape, e.g. the iso-FLOP one). A tuned model trains at
-    its chosen lr, `lrs[task id, model name]`; one without a choice yet is left out."""
+    its chosen lr, `lrs[task id, model name]` (or its chosen (lr, weight decay) pair); one without a
+    choice yet is left out."""
     cells, matched = [], {}
     for seed in study.seeds:
         for task in tasks:
@@ -76,7 +78,8 @@ def plan_cells(study: StudyConfig, out: Path, tasks: list[TaskSpec], vocab: dict
                 if not study.lr_grid(spec):
                     cfg = study.run_config(task, spec, seed)
                 elif (task.id, spec.name) in (lrs or {}):
-                    cfg = study.run_config(task, spec, seed, lrs[task.id, spec.name])
+                    choice = lrs[task.id, spec.name]
+                    cfg = study.run_config(task, spec, seed, *(choice if isinstance(choice, tuple) else (choice,)))
                 else:
                     continue
                 cells.append(_cell(study, task, spec, seed, cfg, out / task.id / spec.name / f"seed{seed}",
@@ -91,13 +94,12 @@ def plan_tuning_cells(study: StudyConfig, out: Path, tasks: list[TaskSpec], voca
     for task in tasks:
         for spec in study.models_for(task):
             grid = study.lr_grid(spec)
-            if grid:
-                grid, _ = extended_grid(grid, lambda lr: _best_dev(out / task.id / spec.name / "tune" / lr_tag(lr)),
-                                        study.tune.get("extend", 0))
-            for lr in grid:
-                run_dir = out / task.id / spec.name / "tune" / lr_tag(lr)
-                cells.append(_cell(study, task, spec, study.tune["seed"], study.tune_config(task, spec, lr),
-                                   run_dir, vocab, matched, tuning=True))
+            for wd in study.wd_grid(spec) if grid else []:  # with a weight-decay grid, an lr grid per point
+                where = out / task.id / spec.name / "tune"
+                lrs, _ = extended_grid(grid, lambda lr: _best_dev(where / lr_tag(lr, wd)), study.tune.get("extend", 0))
+                for lr in lrs:
+                    cells.append(_cell(study, task, spec, study.tune["seed"], study.tune_config(task, spec, lr, wd),
+                                       where / lr_tag(lr, wd), vocab, matched, tuning=True))
     return cells
 
 
@@ -134,10 +136,11 @@ def _best_dev(run_dir: Path) -> float | None:
     return json.loads(path.read_text())["best_dev"] if path.exists() else None
 
 
-def pick_lr(dev: dict[float, float]) -> float:
-    """The learning rate with the highest dev accuracy. Ties go to the smaller lr: dev cannot tell
-    them apart, and the smaller step is the less likely to diverge on the seeds it was not tried on
-    (and the choice does not depend on the grid's order)."""
+def pick_lr(dev: dict) -> float | tuple:
+    """The learning rate (or (lr, weight decay) pair) with the highest dev accuracy. Ties go to the
+    smaller lr: dev cannot tell them apart, and the smaller step is the less likely to diverge on the
+    seeds it was not tried on (and the choice does not depend on the grid's order); then to the
+    smaller weight decay."""
     return min(dev, key=lambda lr: (-dev[lr], lr))
 
 
@@ -151,14 +154,22 @@ def tuning_results(study: StudyConfig, cells: list[Cell]) -> list[dict]:
         if done is not None and done["best_dev"] < 0:  # the trainer's start value: never evaluated
             raise ValueError(f"{c.run_dir}: no dev accuracy; tuning needs a dev split (data.n_dev > 0)")
         entry = by_model.setdefault((c.task.id, c.spec.name), {"dev": {}, "compute_s": 0.0, "spec": c.spec})
-        entry["dev"][c.cfg.train.lr] = None if done is None else done["best_dev"]
+        wd = c.cfg.train.weight_decay if study.wd_grid(c.spec) != [None] else None
+        entry["dev"][c.cfg.train.lr, wd] = None if done is None else done["best_dev"]
         entry["compute_s"] += 0.0 if done is None else done["wall_s"] + done["eval_s"]
     out = []
     for (task, model), e in by_model.items():
-        _, settled = extended_grid(study.lr_grid(e["spec"]), e["dev"].get, study.tune.get("extend", 0))
-        out.append({"task": task, "model": model, "seed": study.tune["seed"],
-                    "grid": [{"lr": lr, "best_dev": dev} for lr, dev in sorted(e["dev"].items())],
-                    "chosen_lr": pick_lr(e["dev"]) if settled else None, "compute_s": e["compute_s"]})
+        wds = study.wd_grid(e["spec"])
+        settled = all(extended_grid(study.lr_grid(e["spec"]), lambda lr: e["dev"].get((lr, wd)),
+                                    study.tune.get("extend", 0))[1] for wd in wds)
+        chosen = pick_lr(e["dev"]) if settled else (None, None)
+        record = {"task": task, "model": model, "seed": study.tune["seed"],
+                  "grid": [{"lr": lr, "best_dev": dev} if wd is None else {"lr": lr, "weight_decay": wd, "best_dev": dev}
+                           for (lr, wd), dev in sorted(e["dev"].items(), key=lambda kv: (kv[0][1] or 0, kv[0][0]))],
+                  "chosen_lr": chosen[0]}
+        if wds != [None]:
+            record["chosen_weight_decay"] = chosen[1]
+        out.append({**record, "compute_s": e["compute_s"]})
     return out
 
 
@@ -185,8 +196,8 @@ def run_study(study: StudyConfig, out_root: str | Path = "runs", *, jobs: int = 
         _run_cells(todo, jobs, progress, "tuning cells")
         comm.barrier()  # every rank reads the tuning cells' results, which rank 0 writes
     tuning = tuning_results(study, tuning_cells)
-    cells = plan_cells(study, out, tasks, vocab, {(t["task"], t["model"]): t["chosen_lr"] for t in tuning
-                                                  if t["chosen_lr"] is not None})
+    cells = plan_cells(study, out, tasks, vocab, {(t["task"], t["model"]): (t["chosen_lr"], t.get("chosen_weight_decay"))
+                                                  for t in tuning if t["chosen_lr"] is not None})
     pending = [c for c in cells if not _finished(c)]
     if report_only:
         cells = [c for c in cells if c not in pending]
@@ -328,6 +339,8 @@ def run_cell(cell: Cell) -> dict:
     if not cell.tuning:  # tuning cells are scored on dev only: the held-out sets are for the study seeds
         sets.update({name: _eval_set(cfg, spec, tokenizer) for name, spec in cell.task.eval_sets.items()})
     task = make_data_task(cfg.data)  # its class scores every set of it (Task.score_predictions); knobs do not matter
+    if not cell.tuning and "train" in splits and not isinstance(task, GridTask):  # the generalisation gap
+        sets["train"] = splits["train"].head(TRAIN_EVAL)
     per_row = bool(getattr(m, "loops_per_token", 0))  # a size-rule model reads dev at each row's count
     for name, split in sets.items():
         steps = (None if per_row else trained_depth) if name == "dev" else cell.eval_steps  # dev only picks the checkpoint

@@ -132,6 +132,17 @@ def draw_distinct(n: int, split: str, draw, budget: int, too_few) -> list[Exampl
     return out
 
 
+def augmented(task, example: Example, rng: random.Random, tries: int = 8) -> Example:
+    """`task.augment_example(example, rng)`: a label-preserving relabelling (data.augment), drawn
+    again, up to `tries` times, until its question hashes into the train split (so an augmented
+    training question is never a dev or test question); the example itself if none does."""
+    for _ in range(tries):
+        out = task.augment_example(example, rng)
+        if in_split(out.question, "train"):
+            return out
+    return example
+
+
 _REGISTRY: dict[str, type[Task]] = {}
 
 

@@ -38,9 +38,12 @@ from .distributed import LOCAL
 
 
 def fresh_rows(data: EncodedSplit, index: torch.Tensor, width: int | None, generator: torch.Generator) -> dict:
-    """The rows of `index` as a CPU batch, augmented afresh where the task has augmentations
-    (grids: the same relabelling of board and answer)."""
+    """The rows of `index` (the global batch) as a CPU batch, augmented afresh where the task has
+    augmentations (grids: the same relabelling of board and answer; text with data.augment: each
+    example relabelled and re-encoded, `data.Relabel`)."""
     batch = data.batch(index, width=width)
+    if data.relabel is not None:
+        batch = data.relabel(data, index, batch, generator)
     augmentations = data.augment(len(index), generator) if data.augment else None
     if augmentations is not None:  # None: a task whose augmentations are its examples (ARC)
         batch["question"] = apply_augmentations(batch["question"], *augmentations)
@@ -49,26 +52,33 @@ def fresh_rows(data: EncodedSplit, index: torch.Tensor, width: int | None, gener
 
 
 class TeacherForcing:
-    def __init__(self, model, data: EncodedSplit, stream: IndexStream, batch_size: int, device, comm=LOCAL):
+    def __init__(self, model, data: EncodedSplit, stream: IndexStream, batch_size: int, device, comm=LOCAL,
+                 seed: int = 0):
         self.model, self.data, self.stream = model, data, stream
         self.batch_size, self.device = batch_size, device
         self.rows = comm.rows(batch_size)
+        self.generator = torch.Generator().manual_seed(seed)  # augmentations (data.augment)
 
     def step(self):
         index = self.stream.take(self.batch_size)
         width = int(self.data.question_len[index].max())  # the global batch's, on every rank
-        batch = self.data.batch(index[self.rows], self.device, width)
+        if self.data.relabel is None:
+            batch = self.data.batch(index[self.rows], self.device, width)
+        else:  # every rank relabels the global batch (the same draws), then keeps its rows
+            batch = fresh_rows(self.data, index, width, self.generator)
+            batch = {k: v[self.rows].to(self.device) for k, v in batch.items()}
         loss, predicted = self.model.loss(batch)
         width = batch["question"].shape[1]
         return loss, {"rows": self.batch_size, "new_examples": self.batch_size,
                       "flops": self.batch_size * self.model.train_flops(width),
                       "row_acc": exactly_right(predicted, batch["answer"]).float().mean().item()}
 
-    def state_dict(self) -> tuple[dict, dict]:
-        return {}, {}
+    def state_dict(self) -> tuple[dict, dict]:  # the generator only draws with data.augment
+        return ({"objective.generator": self.generator.get_state()} if self.data.relabel is not None else {}), {}
 
     def load_state_dict(self, tensors: dict, meta: dict) -> None:
-        pass
+        if self.data.relabel is not None:
+            self.generator.set_state(tensors["objective.generator"])
 
     def drop_nonfinite(self) -> None:
         pass  # nothing carried over
@@ -235,4 +245,4 @@ def make_objective(model, data, stream, batch_size, device, seed=0, comm=LOCAL):
         return DeepSupervision(model, data, stream, batch_size, device, seed, comm)
     if model.cfg.recursive:
         return Unrolled(model, data, stream, batch_size, device, seed, comm)
-    return TeacherForcing(model, data, stream, batch_size, device, comm)
+    return TeacherForcing(model, data, stream, batch_size, device, comm, seed)

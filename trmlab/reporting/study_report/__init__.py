@@ -15,7 +15,13 @@ test-time supervision steps, and pictures of a few test boards step by step (`bo
 puzzle, target and the model's board after steps 1, 2, 4, ..., wrong cells in red).
 
 A study with a learning-rate grid adds `results["tuning"]`: per (task, model) the tuning seed, each
-grid lr's best dev accuracy and the chosen lr, shown as a "Learning-rate tuning" table per task.
+grid lr's best dev accuracy and the chosen lr, shown as a "Learning-rate tuning" table per task
+(with `tune.weight_decay`, each (lr, weight decay) point and the chosen pair).
+
+Tasks that differ only in their training-set size (ids `<task>-n<size>`) get one "Accuracy vs
+training-set size" section (`data_size.py`), under the first of them: test accuracy per size, the
+train − test gap (cells that scored their training questions: eval split "train", which is never
+treated as a held-out set) and the examples each model needs to reach given accuracies.
 
 Layout: one module per section of a task's report, each with `section(view) -> markdown lines`
 (`view.TaskView` holds what they read); `write.py` puts them in order. A new section is a new

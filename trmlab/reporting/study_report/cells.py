@@ -100,9 +100,13 @@ def split_name(split: str) -> str:
     return SPLIT_NAME.get(split, split)
 
 
+TRAIN = "train"  # the training examples scored like a test set (the generalisation gap): not a held-out set
+
+
 def eval_splits(cells: list[dict]) -> list[str]:
-    """dev, test, ood (those present), then the extra evaluation sets in order of appearance."""
-    names = list(dict.fromkeys(s for c in cells for s in c.get("eval", {})))
+    """dev, test, ood (those present), then the extra evaluation sets in order of appearance;
+    never the training examples' scores (`TRAIN`), which hold nothing out."""
+    names = list(dict.fromkeys(s for c in cells for s in c.get("eval", {}) if s != TRAIN))
     return [s for s in SPLITS if s in names] + [s for s in names if s not in SPLITS]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from ..report import table
-from .cells import eval_splits, split_name
+from .cells import TRAIN, eval_splits, split_name
 
 
 def reproduce(results: dict, cells: list[dict]) -> list[str]:
@@ -17,7 +17,7 @@ def reproduce(results: dict, cells: list[dict]) -> list[str]:
              + (f" ({results['tuning_compute_s'] / 60:.1f} min of it learning-rate tuning)"
                 if results.get("tuning_compute_s") else ""),
              f"- test-time supervision steps evaluated: {results.get('eval_steps', '—')}", ""]
-    splits = eval_splits(cells)
+    splits = eval_splits(cells) + ([TRAIN] if any(TRAIN in c.get("eval", {}) for c in cells) else [])
     rows = [[c["task"], f"`{c['model']}`", c["seed"], f"{c.get('params') or 0:,}", c.get("train_steps", "—"),
              c.get("best_checkpoint_step", "—"), f"{c.get('wall_s') or 0:.0f}"]
             + [f"{c['eval'][s]['accuracy']:.3f}" if s in c.get("eval", {}) else "—" for s in splits]

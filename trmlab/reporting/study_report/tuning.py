@@ -12,6 +12,8 @@ def section(t: TaskView) -> list[str]:
 
 def tuning_table(records: list[dict], models: dict[str, Model]) -> list[str]:
     """Every tuned model's learning-rate grid, the dev accuracy of each point, and the chosen lr."""
+    if any("chosen_weight_decay" in r for r in records):
+        return wd_tuning_table(records, models)
     grid = sorted({p["lr"] for r in records for p in r["grid"]})
     rows = []
     for r in records:
@@ -38,3 +40,27 @@ def grid_point(dev: dict, lr: float, chosen: float | None) -> str:
     return f"**{dev[lr]:.3f}**" if lr == chosen else f"{dev[lr]:.3f}"
 
 
+
+
+def wd_tuning_table(records: list[dict], models: dict[str, Model]) -> list[str]:
+    """The same with a weight-decay grid: a row per (model, weight decay), the chosen pair in bold."""
+    grid = sorted({p["lr"] for r in records for p in r["grid"]})
+    rows = []
+    for r in records:
+        name = models[r["model"]].name if r["model"] in models else r["model"]
+        lr, wd = r["chosen_lr"], r.get("chosen_weight_decay")
+        for decay in sorted({p.get("weight_decay") for p in r["grid"]}, key=lambda d: (d is None, d or 0)):
+            dev = {p["lr"]: p["best_dev"] for p in r["grid"] if p.get("weight_decay") == decay}
+            mine = decay == wd
+            edge = lr is not None and mine and len(dev) > 1 and lr in (min(dev), max(dev))
+            rows.append([name, f"`{r['model']}`", "—" if decay is None else f"{decay:g}"]
+                        + [grid_point(dev, x, lr if mine else None) for x in grid]
+                        + [(f"**lr {lr:g}, wd {wd:g}**" + (" (edge)" if edge else "") if mine else "")
+                           if lr is not None else "not yet"])
+    seeds = ", ".join(str(s) for s in sorted({r["seed"] for r in records}))
+    return [table(["model", "id", "weight decay"] + [f"lr {lr:g}" for lr in grid] + ["chosen"], rows), "",
+            f"Best dev accuracy during training of one run per (learning rate, weight decay), on tuning seed "
+            f"{seeds} (not a study seed). Each model's study seeds train at its own chosen pair (bold): the "
+            "highest dev accuracy, ties going to the smaller lr, then the smaller weight decay. —: not in that "
+            "model's grid; *pending*: not trained yet; (edge): the chosen lr is the smallest or largest that "
+            "model tried at that weight decay, so a better one may lie beyond.", ""]

@@ -18,6 +18,7 @@ class TaskView:
     eval_steps: int
     out: Path
     tuning: list[dict] = field(default_factory=list)
+    study_cells: list[dict] = field(default_factory=list)  # every task's cells (sections spanning tasks)
 
     def __post_init__(self):
         self.models: dict[str, Model] = models_of(self.cells)

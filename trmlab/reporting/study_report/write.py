@@ -5,13 +5,13 @@ import json
 from pathlib import Path
 
 from ..stats import t95
-from . import (adaptive, boards, comparisons, cost, depth, difficulty, extrapolation, feedback, grid, halting, headline,
-               schemes, steps, tuning)
+from . import (adaptive, boards, comparisons, cost, data_size, depth, difficulty, extrapolation, feedback, grid, halting,
+               headline, schemes, steps, tuning)
 from .reproduce import reproduce
 from .view import TaskView
 
 # A task's sections in the order they appear; each returns [] when its models or splits are absent.
-SECTIONS = (headline.section, tuning.section, extrapolation.section, comparisons.section, grid.steps_section, boards.section,
+SECTIONS = (headline.section, tuning.section, extrapolation.section, data_size.section, comparisons.section, grid.steps_section, boards.section,
             steps.section, schemes.section, depth.section, halting.section, adaptive.section, feedback.section,
             difficulty.section, cost.section)
 
@@ -40,7 +40,7 @@ def write_study_report(results: dict, out: Path) -> Path:
     tuning_records = results.get("tuning") or []
     for task in tasks:
         lines += task_section(task, [c for c in cells if c["task"] == task], results.get("tasks", {}).get(task, {}),
-                              eval_steps, out, [r for r in tuning_records if r["task"] == task])
+                              eval_steps, out, [r for r in tuning_records if r["task"] == task], cells)
     lines += reproduce(results, cells)
     path = out / "report.md"
     path.write_text("\n".join(lines))
@@ -48,9 +48,10 @@ def write_study_report(results: dict, out: Path) -> Path:
 
 
 def task_section(task: str, cells: list[dict], info: dict, eval_steps: int, out: Path,
-                 tuning: list[dict] = ()) -> list[str]:
-    """One task's part of the report: its title, what it trained on, then every section that applies."""
-    view = TaskView(task, cells, info, eval_steps, out, list(tuning))
+                 tuning: list[dict] = (), study_cells: list[dict] = ()) -> list[str]:
+    """One task's part of the report: its title, what it trained on, then every section that applies
+    (`study_cells`: every task's, for the sections that span tasks)."""
+    view = TaskView(task, cells, info, eval_steps, out, list(tuning), list(study_cells))
     lines = [f"## Task `{task}`", ""]
     desc = []
     if view.train_d:

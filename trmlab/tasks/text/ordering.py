@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass
 
 from ..base import Example, ProceduralTask, normalize_answer, register
-from .templates import Trace, ordinal, people
+from .templates import NAMES, Trace, by_length, ordinal, people, renamed, shuffle_within
 
 # (more, less, most, least)
 SCALES = [("taller", "shorter", "tallest", "shortest"), ("older", "younger", "oldest", "youngest"),
@@ -35,6 +35,10 @@ class Ordering(ProceduralTask):
         make = self._chain if rng.random() < 0.5 else self._positions
         question, answer, solution = make(rng, difficulty)
         return Example(question, normalize_answer(answer), difficulty, self.name, solution)
+
+    def augment_example(self, example: Example, rng: random.Random) -> Example:
+        """People renamed within names of one length; the answer (a name, yes/no or a number) with them."""
+        return renamed(example, shuffle_within(rng, by_length(NAMES)))
 
     def _chain(self, rng: random.Random, difficulty: int) -> tuple[str, str, str]:
         more, less, most, least = rng.choice(SCALES)

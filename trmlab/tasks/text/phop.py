@@ -33,11 +33,17 @@ from __future__ import annotations
 
 import random
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..base import Example, ProceduralTask, register
 
 TEMPLATES = ["{s}, {p} hops", "{s} hop {p}"]
+
+
+def split_sequence(question: str) -> tuple[str, str]:
+    """(the sequence, the rest: ", 2 hops" or " hop 2")."""
+    end = min(i for i in (question.find(","), question.find(" "), len(question)) if i >= 0)
+    return question[:end], question[end:]
 
 
 def hop_path(seq: str, p: int) -> list[int] | None:
@@ -78,3 +84,13 @@ class PHop(ProceduralTask):
                 return Example(question, seq[path[-1]], difficulty, self.name, solution)
         raise ValueError(f"phop: no sequence of {self.length} over {self.alphabet_size} letters allows "
                          f"{difficulty} hops; lengthen the sequence")
+
+    def augment_example(self, example: Example, rng: random.Random) -> Example:
+        """The alphabet relabelled by a random permutation, in the sequence and the answer (the hop
+        positions are unchanged: a relabelling maps occurrences to occurrences)."""
+        letters = string.ascii_lowercase[:self.alphabet_size]
+        table = str.maketrans(letters, "".join(rng.sample(letters, len(letters))))
+        seq, rest = split_sequence(example.question)
+        return replace(example, question=seq.translate(table) + rest, answer=example.answer.translate(table),
+                       solution=" ".join(f"{i}:{c.translate(table)}" for i, c in
+                                         (step.split(":") for step in example.solution.split())))

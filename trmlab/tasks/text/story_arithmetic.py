@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass
 
 from ..base import Example, ProceduralTask, register
+from .templates import by_length, renamed, shuffle_within
 
 PEOPLE = [("Ann", "She"), ("Bo", "He"), ("Cy", "He"), ("Di", "She"), ("Ed", "He"),
           ("Flo", "She"), ("Gus", "He"), ("Ida", "She"), ("Max", "He"), ("Sue", "She")]
@@ -53,6 +54,13 @@ class StoryArithmetic(ProceduralTask):
             value = new_value
         sentences.append(rng.choice(QUESTIONS).format(**fill))
         return Example(" ".join(sentences), str(value), difficulty, self.name, "; ".join(steps))
+
+    def augment_example(self, example: Example, rng: random.Random) -> Example:
+        """People renamed within names of one length and pronoun (She/He stay right), things within
+        things of one length; the answer (a number) unchanged."""
+        pronoun = dict(PEOPLE)
+        people = by_length(pronoun, key=lambda p: (len(p), pronoun[p]))
+        return renamed(example, shuffle_within(rng, people + by_length(THINGS)))
 
     def _operation(self, rng: random.Random, value: int, fill: dict) -> tuple[str, int, str]:
         """One valid operation on `value` (result within 0..max_value)."""

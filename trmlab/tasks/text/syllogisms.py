@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass
 
 from ..base import Example, ProceduralTask, normalize_answer, register
-from .templates import NONSENSE, people
+from .templates import NAMES, NONSENSE, by_length, people, renamed, shuffle_within
 
 VERBS = [("sings", "sing"), ("naps", "nap"), ("hums", "hum"), ("runs", "run"), ("swims", "swim"),
          ("reads", "read"), ("cooks", "cook"), ("waves", "wave"), ("claps", "clap"), ("jumps", "jump")]
@@ -41,6 +41,13 @@ class Syllogisms(ProceduralTask):
         make = self._categorical if rng.random() < 0.5 else self._implication
         question, answer, solution = make(rng, difficulty)
         return Example(question, normalize_answer(answer), difficulty, self.name, solution)
+
+    def augment_example(self, example: Example, rng: random.Random) -> Example:
+        """People renamed within names of one length, and the made-up kinds within kinds of one
+        length and plural (wug/wugs, dax/daxes): the same chain of rules, the same answer (a
+        person's name renamed with them)."""
+        kinds = by_length(NONSENSE, key=lambda w: (len(w), plural(w)[len(w):]))
+        return renamed(example, shuffle_within(rng, by_length(NAMES) + kinds), plurals=True)
 
     def _categorical(self, rng: random.Random, difficulty: int) -> tuple[str, str, str]:
         words = rng.sample(NONSENSE, difficulty + 2)

@@ -36,11 +36,12 @@ and the 2-layer reasoner looped 4 times at 0.487 test after 1500 steps.
 from __future__ import annotations
 
 import random
+import re
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..base import Example, ProceduralTask, register
-from .templates import OBJECTS, people, phrase
+from .templates import NAMES, OBJECTS, by_length, people, phrase, renamed, shuffle_within
 
 SYMBOLS = {"const": ["{a} = {k}."], "copy": ["{a} = {b}."], "+": ["{a} = {b} + {k}."], "-": ["{a} = {b} - {k}."],
            "ask": ["What is {a}?", "{a} = ?", "Find {a}."]}
@@ -97,6 +98,16 @@ class VariableChains(ProceduralTask):
         question = _tell(rng, WORDS if words else TERSE if self.terse else SYMBOLS, statements, names, asked=chain[-1].var)
         solution = "; ".join(f"{names[s.var]}={s.value}" for s in chain)
         return Example(question, str(chain[-1].value), difficulty, self.name, solution)
+
+    def augment_example(self, example: Example, rng: random.Random) -> Example:
+        """Variables renamed consistently: symbols by a permutation of the letters, people within
+        names of one length; the value asked for is unchanged."""
+        letters = {c: c for c in string.ascii_lowercase}
+        letters.update(zip(string.ascii_lowercase, rng.sample(string.ascii_lowercase, 26)))
+        q = re.sub(r"\b[a-z]\b", lambda m: letters[m.group(0)], example.question)  # single lower-case letters
+        return renamed(replace(example, question=q, solution=re.sub(r"\b[a-z](?==)", lambda m: letters[m.group(0)],
+                                                                    example.solution)),
+                       shuffle_within(rng, by_length(NAMES)))
 
     def _constant(self, rng: random.Random, var: int) -> Assignment:
         k = rng.randint(0, self.max_value)

@@ -16,7 +16,7 @@ import random
 from dataclasses import dataclass
 
 from ..base import Example, ProceduralTask, register
-from .templates import OBJECTS, Trace, people, phrase
+from .templates import NAMES, OBJECTS, Trace, by_length, people, phrase, renamed, shuffle_within
 
 
 class _Story:
@@ -163,6 +163,11 @@ class WordProblems(ProceduralTask):
                 return Example(" ".join(story.sentences), str(story.value), difficulty, self.name,
                                str(story.trace))
         raise ValueError(f"word_problems: no story with {difficulty} steps fits max_value={self.max_value}")
+
+    def augment_example(self, example: Example, rng: random.Random) -> Example:
+        """People renamed within names of one length, objects within objects of one length; the
+        answer (a number) unchanged."""
+        return renamed(example, shuffle_within(rng, by_length(NAMES) + by_length(OBJECTS)))
 
     def _write(self, rng: random.Random, difficulty: int) -> _Story | None:
         s = _Story(rng, self, money=rng.random() < 0.4)
