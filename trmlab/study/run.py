@@ -343,7 +343,8 @@ def run_cell(cell: Cell) -> dict:
         sets["train"] = splits["train"].head(TRAIN_EVAL)
     per_row = bool(getattr(m, "loops_per_token", 0))  # a size-rule model reads dev at each row's count
     for name, split in sets.items():
-        steps = (None if per_row else trained_depth) if name == "dev" else cell.eval_steps  # dev only picks the checkpoint
+        # dev only picks the checkpoint and train measures the gap: both at the trained readout
+        steps = (None if per_row else trained_depth) if name in ("dev", "train") else cell.eval_steps
         steps = cell.task.eval_sets.get(name, {}).get("steps", steps)  # a set's own test-time cap
         r = evaluate(model, split, tokenizer, steps=steps if cfg.model.recursive else None,
                      batch_size=cfg.train.eval_batch_size, device=device, precision=cfg.train.precision)
