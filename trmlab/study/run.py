@@ -345,7 +345,8 @@ def run_cell(cell: Cell) -> dict:
     for name, split in sets.items():
         # dev only picks the checkpoint and train measures the gap: both at the trained readout
         steps = (None if per_row else trained_depth) if name in ("dev", "train") else cell.eval_steps
-        steps = cell.task.eval_sets.get(name, {}).get("steps", steps)  # a set's own test-time cap
+        if cell.eval_steps > 1:  # a set's own test-time cap (a one-pass model has one step everywhere)
+            steps = cell.task.eval_sets.get(name, {}).get("steps", steps)
         r = evaluate(model, split, tokenizer, steps=steps if cfg.model.recursive else None,
                      batch_size=cfg.train.eval_batch_size, device=device, precision=cfg.train.precision)
         evals[name] = {**r.summary(trained_depth, patience=cell.settle_patience),
