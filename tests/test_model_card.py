@@ -28,6 +28,11 @@ SCHEMES = {
                 "Training did not use it"]),
     "looped-progressive": (ReasonerConfig(**TINY, recursion="looped", progressive=True),
                            ["a loss after every iteration, averaged (progressive=True)"]),
+    "looped-extrapolation": (ReasonerConfig(**TINY, recursion="looped", loops_per_token=0.5, extra_loops=2,
+                                            incremental_alpha=0.5, recall=False, window=1),
+                             ["(recursion=looped)", "T = ceil(0.5 x its question tokens)",
+                              "a random 0..2 more (extra_loops)", "incremental_alpha=0.5",
+                              "recall=False", "local attention within 1 position(s)"]),
     "recurrent-depth": (ReasonerConfig(**TINY, recursion="recurrent_depth", grad_iters=1),
                         ["uniform in 1..3: depth_dist=uniform", "from a random state", "the last 1 of them (grad_iters=1)"]),
     "recurrent-depth-lognormal": (ReasonerConfig(**TINY, recursion="recurrent_depth", depth_dist="lognormal"),
@@ -67,6 +72,8 @@ def test_card_states_the_scheme_of_the_runs_config(scheme, tmp_path, capsys):
     for said in words:
         assert said in card, said
     assert describe_training(m)[1:] in card  # the one description, as solve and the demo print it
+    named = [r for r in ("trm", "looped", "recurrent_depth", "deq") if f"(recursion={r})" in describe_training(m)]
+    assert named in ([], [getattr(m, "recursion", None)])  # only its own scheme is described
     if m.kind != "transformer":
         assert f"recursion={m.recursion}" in card and f"- {m.recursion.replace('_', '-')}" in card  # and a tag
         assert halting_head(m) in card and 'against "the whole answer is right"' in card

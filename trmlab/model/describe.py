@@ -98,8 +98,6 @@ def describe_training(m) -> str:
                    "incremental-progress loss (a second pass: a random n iterations without gradient, then a "
                    "random k with it, the loss after n + k)")
                 + "; no deep supervision, no carry")
-    if m.kind == "reasoner" and not m.recall:
-        text += "; recall=False: the question enters the starting state only, not every latent update"
     elif m.recursion == "recurrent_depth":
         draw = (f"uniform in 1..{2 * m.n_sup - 1}" if m.depth_dist == "uniform"
                 else f"Poisson-lognormal, mean about {m.n_sup}, at most {4 * m.n_sup}")
@@ -116,6 +114,8 @@ def describe_training(m) -> str:
         text = (f"DEQ (recursion=deq): each optimiser step iterates ({iteration}) without gradients from the fixed "
                 f"initial state on a fresh batch until the state changes by less than deq_tol={m.deq_tol:g} "
                 f"(relative) or N_sup={m.n_sup} iterations, then takes {gradient}; one loss at the end")
+    if m.kind == "reasoner" and not m.recall:
+        text += "; recall=False: the question enters the starting state only, not every latent update"
     return text
 
 
