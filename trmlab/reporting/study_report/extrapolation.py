@@ -113,7 +113,7 @@ def comparisons_at_stop(ref, others: list, splits: list[str], labels: dict) -> l
         for s in splits:
             d = paired_difference(ref.by_seed(s, stop_key(ref)), o.by_seed(s, stop_key(o)), names=(ref.id, o.id))
             if d["n"]:
-                rows.append([f"`{ref.id}` − `{o.id}`", labels[s], d["n"], fmt(d, signed=True), f"**{d['verdict']}**"])
+                rows.append([f"`{ref.id}` − `{o.id}`", labels[s], d["n"], fmt(d, ci=True, signed=True), f"**{d['verdict']}**"])
     if not rows:
         return []
     return ["Paired differences at the stop (one-pass models: their one pass):", "",
