@@ -113,9 +113,7 @@ class EvalResult:
         row needs (its size rule's count, else `step`), capped at the last step run; and, with
         `patience`, at the settled answer (`settle_step`) with the iterations that took."""
         need = self.rule_step if self.rule_step is not None else torch.full_like(self.difficulty, step)
-        out = {"accuracy_by_difficulty_by_step": {
-                   d: [v for v in row] for d, row in
-                   mean_by_rows(self.difficulty, self.correct.float().t()).items()},
+        out = {"accuracy_by_difficulty_by_step": mean_by_rows(self.difficulty, self.correct.float().t()),
                "accuracy_at_multiple": {k: self.accuracy_at_rows(k * need) for k in self.OVERTHINK},
                "multiple_capped": {k: bool((k * need > self.steps).any()) for k in self.OVERTHINK}}
         if patience and self.changed is not None and self.correct.shape[1]:
