@@ -39,6 +39,20 @@ def test_long_addition_answers_the_sum_column_by_column():
         assert ex.solution == f"{a}+{b}={a + b}"
 
 
+def test_long_addition_carry_chains_carry_through_every_column():
+    """With carry_chain=1 every sum carries out of the first column and through all the others:
+    each sum digit after the first is 0 (9 + the carry) and the extra leading digit is 1."""
+    def chained(ex):
+        return ex.answer[3::3] == "0" * (ex.difficulty - 1) + "1"
+    for ex in make_task("long_addition", train_difficulty=(2, 12), carry_chain=1.0).examples("train", 200, seed=5):
+        a, b = ex.solution.split("=")[0].split("+")
+        assert chained(ex) and len(a) == len(b) == ex.difficulty
+        assert int(ex.answer[0::3][::-1]) == int(a) + int(b)
+    half = make_task("long_addition", train_difficulty=(4, 8), carry_chain=0.5).examples("train", 400, seed=6)
+    assert 0.4 < sum(map(chained, half)) / len(half) < 0.6  # random sums almost never chain this far
+    with pytest.raises(ValueError, match="carry_chain"):
+        make_task("long_addition", carry_chain=1.5)
+
 @pytest.mark.parametrize("task", ["prefix_parity", "long_addition"])
 def test_size_splits_are_disjoint_and_ood_is_longer(task):
     t = make_task(task)

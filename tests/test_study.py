@@ -407,6 +407,23 @@ def test_depth_quick_is_depth_cpus_core_at_the_lrs_its_tuning_chose():
     assert all(chosen[name] == lr for name, lr in DEPTH_CPU_LRS.items())
 
 
+def test_extrap_quick_is_extrap_cpus_parity_cell_at_the_lrs_its_tuning_chose():
+    """extrap-quick's untuned lrs are the ones the committed extrap-cpu study chose on parity's dev set."""
+    from pathlib import Path
+    from trmlab.study.presets import EXTRAP_CPU_LRS, study_extrap_cpu, study_extrap_quick
+    quick, full = study_extrap_quick(), study_extrap_cpu()
+    assert {m.name for m in quick.models} == {m.name for m in full.models} and not quick.tune
+    assert [t.id for t in quick.tasks] == ["prefix_parity"] and quick.tasks[0] == full.tasks[0]
+    assert {m.name: m.train["lr"] for m in quick.models} == EXTRAP_CPU_LRS
+    committed = Path(__file__).parents[1] / "results" / "extrap-cpu" / "results.json"
+    tuning = json.loads(committed.read_text())["tuning"]
+    assert {t["model"]: t["chosen_lr"] for t in tuning if t["task"] == "prefix_parity"} == EXTRAP_CPU_LRS
+    # extrap-chains: addition with long carries, at the lrs chosen on addition
+    chains = load_study("extrap-chains")
+    assert chains.tasks[0].data["knobs"]["carry_chain"] == 0.5 and not chains.tune
+    assert {m.name: m.train["lr"] for m in chains.models} == {
+        t["model"]: t["chosen_lr"] for t in tuning if t["task"] == "long_addition" and t["model"] != "transformer"}
+
 def test_study_cells_score_the_training_examples_and_the_report_holds_them_apart(finished_study):
     study, out, results = finished_study
     for c in results["cells"]:
@@ -450,6 +467,28 @@ def test_a_weight_decay_grid_is_tuned_with_the_lr_and_the_best_pair_trains(tmp_p
     assert study.run_config(study.tasks[0], study.models[0], 0).train.weight_decay == study.base.train.weight_decay
 
 
+def test_a_task_can_reuse_another_tasks_tuning_and_run_its_own_seeds(tmp_path):
+    """A family tuned once (tune_with): the reusing task plans no tuning cells and trains at the
+    other task's choice; a task with its own seeds runs them, the rest the study's."""
+    study = tiny_study(["single-pass"], seeds=(0, 1))
+    small = replace(study.tasks[0], id="arithmetic-n50", data={**study.tasks[0].data, "n_train": 50},
+                    tune_with="arithmetic", seeds=[0, 1, 2])
+    study.tasks.append(small)
+    study.tune = {"lr": [1e-3, 3e-3], "seed": 100}
+    vocab = {"arithmetic": 600, "arithmetic-n50": 600}
+    assert {c.task.id for c in plan_tuning_cells(study, tmp_path, study.tasks, vocab)} == {"arithmetic"}
+    cells = plan_cells(study, tmp_path, study.tasks, vocab, {("arithmetic", "single-pass"): 3e-3})
+    assert [(c.task.id, c.seed, c.cfg.train.lr) for c in cells] == [
+        ("arithmetic", 0, 3e-3), ("arithmetic-n50", 0, 3e-3), ("arithmetic", 1, 3e-3), ("arithmetic-n50", 1, 3e-3),
+        ("arithmetic-n50", 2, 3e-3)]
+    assert StudyConfig.from_dict(study.to_dict()).tasks[1] == small  # round trip
+    d = study.to_dict()
+    for change, error in [({"tune_with": "nope"}, "tune_with must name another task"),
+                          ({"seeds": [100]}, "tuning seed 100 is also a study seed")]:
+        tasks = [d["tasks"][0], {**d["tasks"][1], **change}]
+        with pytest.raises(ValueError, match=error):
+            StudyConfig.from_dict({**d, "tasks": tasks})
+
 def test_weight_decay_grid_errors():
     d = tiny_study(["single-pass"]).to_dict()
     for tune, error in [({"lr": [1e-3], "seed": 100, "weight_decay": []}, "non-empty list of weight decays"),
@@ -470,8 +509,11 @@ def test_data_presets_vary_only_the_training_set_size():
             assert len({json.dumps({**b.to_dict()["data"], "n_train": 0}) for b in bases}) == 1  # dev/test fixed
             assert {b.data.n_test for b in bases} == {1000} and len({b.train.steps for b in bases}) == 1
         trm = next(m for m in study.models if m.name == "trm")
-        assert trm.overrides["n_sup"] == 16 and trm.overrides["halting"] == "act" and trm.train["weight_decay"] == 1.0
-        assert study.base.train.ema == 0.999
+        assert trm.overrides["n_sup"] == 16 and trm.overrides["halting"] == "act"
+        assert study.base.train.ema == 0.999 and all(study.task_base(t).data.augment for t in study.tasks)
+    assert next(m for m in study_data_quick().models if m.name == "trm").train["weight_decay"] == 1.0  # untuned
     full = study_data_cpu()
-    assert {m.name for m in full.models} == {"trm", "looped-progressive", "single-pass", "transformer", "transformer-4x"}
+    assert {m.name for m in full.models} == {"trm", "looped-progressive", "single-pass", "transformer", "transformer-5x"}
+    # tuned once per task family, at 1,000 questions, over a grid that holds TRM's weight decay 1.0
+    assert [t.tune_with for t in full.tasks if t.id.startswith("phop")] == ["phop-n1000", "", "phop-n1000", "phop-n1000"]
     assert full.tune["weight_decay"] == [0.1, 1.0] and full.tune["seed"] not in full.seeds

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import ast
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from .config import LOG_KINDS, RunConfig, apply_overrides
@@ -91,6 +92,7 @@ def cmd_study(args) -> int:
     study = load_study(args.study)
     if args.seeds:
         study.seeds = [int(s) for s in args.seeds.split(",")]
+        study.tasks = [replace(t, seeds=[]) for t in study.tasks]  # every task at these seeds
     if args.steps:
         study.base.train.steps = args.steps
     if args.log:
@@ -168,8 +170,6 @@ def cmd_eval(args) -> int:
 
 def _eval_split(args, cfg, tokenizer):
     """The task's split (or a file-backed set, -k knobs applied) that `trmlab eval` scores."""
-    from dataclasses import replace
-
     from .data import load_eval_set, load_splits
     knobs = dict(cfg.data.knobs)
     for item in args.knob:  # e.g. -k source=top1465: another set of the same task
@@ -260,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "under torchrun every cell trains on all processes, one cell at a time)")
     p.add_argument("--data-dir", help="folder of the real data sets (default: $TRMLAB_DATA_DIR); "
                    "without one, real-data tasks are skipped")
-    p.add_argument("--seeds", help="comma-separated training seeds instead of the study's, e.g. 0,1,2")
+    p.add_argument("--seeds", help="comma-separated training seeds instead of the study's (every task's), e.g. 0,1,2")
     p.add_argument("--steps", type=_count, default=0, help="optimiser steps per cell instead of the study's")
     p.add_argument("--report-only", action="store_true", help="report the finished cells; train nothing")
     p.add_argument("--log", choices=LOG_KINDS, help="tensorboard: every cell's curves also as TensorBoard "

@@ -31,6 +31,10 @@ optimum at the grid's edge is not taken for the optimum; the same rule for every
 of its lr grid (the lr grid extended per weight decay), and trains at the (lr, weight decay) pair
 with the best dev accuracy; ties go to the smaller lr, then the smaller weight decay. Without it
 the weight decay is the base's (or the model's own `train`), and nothing changes.
+`TaskSpec.tune_with = "<task id>"`: the task trains at the choices tuned on that other task (a
+family of tasks that differ only in training-set size, tuned once at one size); every model gets
+the same reuse, so the effort stays equal. `TaskSpec.seeds` runs one task at its own seeds (more
+where its intervals are wide).
 """
 from __future__ import annotations
 
@@ -116,6 +120,8 @@ class TaskSpec:
     # Extra held-out sets, evaluated with the same checkpoints: name -> {"knobs": task knobs
     # changed, "split": the task split to read (e.g. "all"), "n": examples, "needs_data_dir": bool}.
     eval_sets: dict = field(default_factory=dict)
+    tune_with: str = ""  # another task's id: train at the lrs (and weight decays) tuned there
+    seeds: list = field(default_factory=list)  # this task's study seeds; empty = the study's
 
 
 @dataclass
@@ -139,6 +145,13 @@ class StudyConfig:
             unknown = set(t.models) - set(names)
             if unknown:
                 raise ValueError(f"task {t.id!r} lists unknown model {', '.join(sorted(unknown))}")
+        ids = {t.id: t for t in self.tasks}
+        for t in self.tasks:
+            if t.tune_with and (t.tune_with not in ids or ids[t.tune_with].tune_with):
+                raise ValueError(f"task {t.id!r}: tune_with must name another task of the study that is "
+                                 f"tuned itself, not {t.tune_with!r}")
+            if t.tune_with and {m.name for m in self.models_for(t)} - {m.name for m in self.models_for(ids[t.tune_with])}:
+                raise ValueError(f"task {t.id!r} runs models that task {t.tune_with!r}, whose tuning it reuses, does not")
         if not isinstance(self.base.model, ReasonerConfig):
             raise ValueError("a study's base model must be a reasoner (the others are derived from it)")
         self.check_tune()
@@ -165,7 +178,7 @@ class StudyConfig:
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ValueError(f"study {self.name!r}: a learning-rate grid needs an integer tuning seed "
                              f"(tune.seed), got {seed!r}")
-        if seed in self.seeds:
+        if seed in self.seeds or any(seed in t.seeds for t in self.tasks):
             raise ValueError(f"study {self.name!r}: the tuning seed {seed} is also a study seed {self.seeds}; "
                              "it must not be, or the learning rate is chosen on the runs it is reported on")
 
@@ -204,6 +217,9 @@ class StudyConfig:
     def wd_grid(self, spec: ModelSpec) -> list[float | None]:
         """The weight decays a tuned model tries; [None] = the weight decay is not tuned."""
         return list(self.tune.get("weight_decay", [])) if self.lr_grid(spec) and self.tune.get("weight_decay") else [None]
+
+    def seeds_for(self, task: TaskSpec) -> list[int]:
+        return list(task.seeds or self.seeds)
 
     def models_for(self, task: TaskSpec) -> list[ModelSpec]:
         return [m for m in self.models if not task.models or m.name in task.models]

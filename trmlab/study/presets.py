@@ -300,7 +300,7 @@ def _extrap_study(name: str, tasks: list[str], seeds: list[int], tune: dict, abl
 
 
 # The learning rates extrap-cpu's tuning chose on prefix parity (results/extrap-cpu/report.md).
-EXTRAP_CPU_LRS = {"looped": 1e-3, "transformer": 1e-3, "single-pass": 1e-3, "untied": 1e-3}
+EXTRAP_CPU_LRS = {"looped": 1e-3, "transformer": 3e-3, "single-pass": 3e-3, "untied": 1e-3}
 
 
 def study_extrap_quick() -> StudyConfig:
@@ -320,6 +320,26 @@ def study_extrap_cpu() -> StudyConfig:
     100 over {1e-3, 3e-3}."""
     return _extrap_study("extrap-cpu", ["prefix_parity", "long_addition"], seeds=[0, 1, 2],
                          tune={"lr": [1e-3, 3e-3], "seed": 100}, ablations=False)
+
+
+# The learning rates extrap-cpu's tuning chose on long addition.
+EXTRAP_ADDITION_LRS = {"looped": 3e-3, "transformer": 3e-3, "single-pass": 3e-3, "untied": 3e-3}
+
+
+def study_extrap_chains() -> StudyConfig:
+    """Long addition where carries must travel: half of every split's sums carry from the first
+    column through every other (`carry_chain = 0.5`; random sums rarely carry more than a few
+    columns, which a fixed-depth stack can reach). The looped recipe, the single pass and the FIR
+    stack, at the lrs extrap-cpu's tuning chose on addition (`EXTRAP_ADDITION_LRS`), three seeds,
+    500 questions per evaluated size."""
+    study = _extrap_study("extrap-chains", ["long_addition"], seeds=[0, 1, 2], tune={}, ablations=False)
+    task = study.tasks[0]
+    task.data = {**task.data, "knobs": {**task.data["knobs"], "carry_chain": 0.5}, "n_test": 500, "n_ood": 500}
+    task.eval_sets["4x"]["n"] = 500
+    study.models = [m for m in study.models if m.name != "transformer"]  # 0 beyond its trained sizes
+    for m in study.models:
+        m.train = {**m.train, "lr": EXTRAP_ADDITION_LRS[m.name]}
+    return study
 
 
 def study_extrap_ablations() -> StudyConfig:
@@ -465,6 +485,7 @@ def study_sudoku_smoke() -> StudyConfig:
 # model trains the same number of optimiser steps, so the small sets are seen for many epochs.
 
 DATA_SIZES = (250, 1000, 4000, 16000)
+TUNED_AT = 1000  # each family is tuned once, at the size the question is about (<= 1,000 examples)
 # task: (knobs, answer slots, longest question). Story arithmetic at one operation: the word-problem
 # family a small model learns at CPU budgets (the `default` preset's docstring; with two operations
 # the reasoner stayed near chance); OOD = two operations.
@@ -472,86 +493,96 @@ DATA_TASKS = {"phop": ({}, 2, 64),
               "story_arithmetic": ({"train_difficulty": [1, 1], "ood_difficulty": [2, 2]}, 4, 160)}
 
 
-def data_size_tasks(sizes=DATA_SIZES, n_dev: int = 1000, n_test: int = 1000, n_ood: int = 500,
-                    tasks=tuple(DATA_TASKS)) -> list[TaskSpec]:
+def data_size_tasks(sizes=DATA_SIZES, n_dev: int = 1000, n_test: int = 1000, n_ood: int = 300,
+                    tasks=tuple(DATA_TASKS), tune_at: int | None = TUNED_AT) -> list[TaskSpec]:
     """One TaskSpec per (task, training-set size), ids like `phop-n250`: the first n training
-    questions of the task's stream (the smaller sets are nested in the larger), dev/test/OOD fixed."""
-    return [TaskSpec(f"{task}-n{n}", data={"task": task, "knobs": knobs, "n_train": n, "n_dev": n_dev,
-                                           "n_test": n_test, "n_ood": n_ood, "answer_len": slots,
-                                           "max_question_len": longest},
-                     model={"answer_len": slots})
-            for task, (knobs, slots, longest) in DATA_TASKS.items() if task in tasks for n in sizes]
+    questions of the task's stream (the smaller sets are nested in the larger), dev/test/OOD fixed,
+    training rows relabelled afresh (data.augment), every size at the choices tuned at `tune_at`."""
+    def spec(task, knobs, slots, longest, n):
+        tuned = f"{task}-n{tune_at}" if tune_at in sizes and n != tune_at else ""
+        return TaskSpec(f"{task}-n{n}", data={"task": task, "knobs": knobs, "n_train": n, "n_dev": n_dev,
+                                              "n_test": n_test, "n_ood": n_ood, "answer_len": slots,
+                                              "max_question_len": longest, "augment": True},
+                        model={"answer_len": slots}, tune_with=tuned)
+    return [spec(task, *DATA_TASKS[task], n) for task in tasks for n in sizes]
 
 
 def _data_models(lrs: dict | None = None) -> list[ModelSpec]:
-    """TRM's scheme with TRM's small-data recipe (N_sup 16, ACT, EMA 0.999, weight decay 1.0; n=2,
-    T=2 on the 2-layer network), the best looped recipe (`depth-cpu`: a loss after every iteration,
-    4 iterations of n=T=1), the same network once, the parameter-matched LM and an LM of 4 layers
-    at d=128 (828k counted parameters, 6.9x: "bigger overfits"). `lrs`: fixed learning rates (and weight
-    decays, TRM's 1.0 for its scheme) for a study that does not tune."""
-    models = [ModelSpec("trm", overrides={"recursion": "trm", "n_latent": 2, "n_cycles": 2, "n_sup": 16,
+    """TRM's scheme with TRM's small-data recipe (N_sup 16, ACT, EMA 0.999, a high weight decay; n = T
+    = 1 on the 2-layer network: at TRM's n = 2, T = 2 its evaluation, 16 steps of 6 calls a question,
+    cost as much as its training and did not fit 90 minutes), the best looped recipe (`depth-cpu`: a
+    loss after every iteration, 4 iterations of n = T = 1), the same network once, the
+    parameter-matched LM and an LM of 3 layers at d = 128 (5.5x the counted parameters: "bigger
+    overfits"). `lrs`: fixed learning rates for a study that does not tune (TRM's scheme then at its
+    weight decay 1.0, the others at the base's 0.1)."""
+    models = [ModelSpec("trm", overrides={"recursion": "trm", "n_latent": 1, "n_cycles": 1, "n_sup": 16,
                                           "halting": "act"}, groups=["main", "schemes"],
-                        train={"weight_decay": 1.0}, label="TRM's scheme (n=2, T=2, N_sup=16, ACT, wd 1.0)"),
+                        label="TRM's scheme (n=1, T=1, N_sup=16, ACT)"),
               ModelSpec("looped-progressive", overrides={"progressive": True}, groups=["main", "schemes"],
                         label="looped, a loss after every iteration"),
               ModelSpec("single-pass", kind="single_pass"),
               ModelSpec("transformer", kind="transformer"),
-              ModelSpec("transformer-4x", kind="transformer", overrides={"n_layers": 4, "d_model": 128},
-                        label="transformer LM, 4 × d128 (about 7x the parameters)")]
+              ModelSpec("transformer-5x", kind="transformer", overrides={"n_layers": 3, "d_model": 128},
+                        label="transformer LM, 3 × d128 (5.5x the parameters)")]
     for m in models:
         if lrs and m.name in lrs:
-            m.train = {**m.train, "lr": lrs[m.name]}
+            m.train = {**m.train, "lr": lrs[m.name], **({"weight_decay": 1.0} if m.name == "trm" else {})}
     return [m for m in models if lrs is None or m.name in lrs]
 
 
-def _data_study(name: str, steps: int, seeds: list[int], models: list[ModelSpec], tune: dict, n_dev: int,
+def _data_study(name: str, steps: int, seeds: list[int], models: list[ModelSpec], tune: dict,
                 tasks=tuple(DATA_TASKS)) -> StudyConfig:
+    """Every model trains `steps` × 64 rows whatever the size, dev scored 3 times (the checkpoint is
+    chosen on dev), then test, OOD and 500 training questions at the trained readout."""
     base = _cpu_base(steps)
     base.name = name
     base.model = replace(base.model, n_latent=1, n_cycles=1, n_sup=4, recursion="looped")
-    base.train = replace(base.train, eval_every=steps // 5, checkpoint_every=steps // 5)
-    return StudyConfig(name=name, base=base, tasks=data_size_tasks(n_dev=n_dev, tasks=tasks), models=models, seeds=seeds,
-                       eval_steps=16, tune=tune)
+    base.train = replace(base.train, eval_every=steps // 3, checkpoint_every=steps // 3)
+    return StudyConfig(name=name, base=base, tasks=data_size_tasks(tasks=tasks, tune_at=TUNED_AT if tune else None),
+                       models=models, seeds=seeds, eval_steps=16, tune=tune)
 
 
 # The learning rates depth-cpu's tuning chose for the same network (DEPTH_CPU_LRS; TRM's scheme
-# and the progressive loop 1e-3, the 16-layer LM 3e-4 for the larger LM).
+# and the progressive loop 1e-3, the iso-parameter LM 3e-3).
 DATA_QUICK_LRS = {"trm": 1e-3, "looped-progressive": 1e-3, "transformer": 3e-3}
 
 
 def study_data_quick() -> StudyConfig:
-    """Less is more, quick: p-hop at 250, 1,000, 4,000 and 16,000 training questions (dev and test
-    1,000 each, OOD 500, the same at every size), TRM's scheme with its small-data recipe, the
-    progressive loop and the parameter-matched LM, seeds 0 and 1, 300 steps × batch 64 for every
-    model (19,200 rows: 77 epochs of the smallest set, 1.2 of the largest), at fixed learning rates
-    (`DATA_QUICK_LRS`), nothing tuned: a first look, not a result. Every cell also scores its first
-    1,000 training questions (the train − test gap). Story arithmetic is in data-cpu only: its
-    questions are 100 tokens to p-hop's 24, about 4x the cost, which 15 minutes does not hold.
-    Cost: not yet run. Per optimiser step, one thread (3 steps each, timed beside a running study):
-    TRM's scheme 0.11 s, the progressive loop 0.21 s, the LM 0.03 s on p-hop, so about 14 min of
-    training compute plus evaluation (dev 5 times, test, train and OOD at 16 iterations): an
-    estimated 20 min of compute, 10-12 min on 2 cores with --jobs 2."""
-    return _data_study("data-quick", 300, [0, 1], _data_models(DATA_QUICK_LRS), tune={}, n_dev=1000,
-                       tasks=("phop",))
+    """Less is more, quick (<= 15 minutes on 2 cores): p-hop at 250, 1,000, 4,000 and 16,000
+    training questions (dev and test 1,000, OOD 300, the same at every size; training rows
+    relabelled), TRM's scheme with its small-data recipe, the progressive loop and the
+    parameter-matched LM, seeds 0 and 1, 300 steps × batch 64 for every model (19,200 rows: 77
+    epochs of the smallest set, 1.2 of the largest), at fixed learning rates (`DATA_QUICK_LRS`),
+    nothing tuned: a first look, not a result. Every cell also scores 500 of its training questions
+    (the train − test gap)."""
+    return _data_study("data-quick", 300, [0, 1], _data_models(DATA_QUICK_LRS), tune={}, tasks=("phop",))
 
 
 def study_data_cpu() -> StudyConfig:
-    """Less is more on text (issue 20): p-hop and one-operation story arithmetic at 250, 1,000,
-    4,000 and 16,000 training questions (dev and test 1,000, OOD 500, fixed across sizes); TRM's
-    scheme with TRM's small-data recipe (N_sup 16, ACT, EMA 0.999, weight decay 1.0), the
-    progressive loop, the single pass, the parameter-matched LM and a 6.9x larger LM; 1,000 steps ×
-    batch 64 for every model (256 epochs of the smallest set, 4 of the largest); learning rate AND
-    weight decay tuned per (task, size, model) on dev with seed 100 over lr {1e-3, 3e-3} × weight
-    decay {0.1, 1.0}; seeds 0, 1, 2. Cost: not yet run. Per optimiser step, one thread (3 steps
-    each, timed beside a running study): on p-hop TRM's scheme 0.11 s, the progressive loop 0.21 s,
-    the single pass 0.05 s, the LM 0.03 s, the 4x LM 0.09 s; on story arithmetic (100-token
-    questions) 0.37, 0.71, 0.17, 0.09 and 0.35 s: 2.2 s per step for the five models on both tasks
-    at one size, so 7 runs (4 tuning points, 3 seeds) × 4 sizes × 1,000 steps ≈ 17 hours of
-    training compute, over 8 hours on 2 cores: this does NOT fit 90 minutes. Without the tuning grid
-    (fixed lrs, as data-quick) and with one seed it is about 2.4 hours of compute; it is the design
-    for a longer run or a GPU, to be cut to 90 minutes once data-quick has measured the real costs."""
-    return _data_study("data-cpu", 1000, [0, 1, 2], _data_models(),
-                       tune={"lr": [1e-3, 3e-3], "weight_decay": [0.1, 1.0], "seed": 100}, n_dev=1000)
+    """Less is more on text (issue 20), <= 90 minutes on 2 cores: p-hop and one-operation story
+    arithmetic at 250, 1,000, 4,000 and 16,000 training questions (dev and test 1,000, OOD 300,
+    fixed across sizes; training rows relabelled afresh, the same for every model); TRM's scheme with
+    TRM's small-data recipe, the progressive loop, the single pass, the parameter-matched LM and a 5.5x
+    larger LM; 300 steps × batch 64 for every model (77 epochs of the smallest set, 1.2 of the
+    largest). Learning rate AND weight decay tuned per (task, model) on dev at 1,000 questions (the
+    size the question is about) with seed 100 over lr {1e-3, 3e-3} × weight decay {0.1, 1.0}, and
+    used at every size; seeds 0, 1, 2. What the budget left out: tuning at every size (4x the
+    tuning), 5 seeds (5/3 the runs), longer training; the `data-paper` preset has them."""
+    return _data_study("data-cpu", 300, [0, 1, 2], _data_models(),
+                       tune={"lr": [1e-3, 3e-3], "weight_decay": [0.1, 1.0], "seed": 100})
+
+
+def study_data_paper() -> StudyConfig:
+    """The same question at a GPU's budget (not run here): TRM's n = 2, T = 2, 5,000 steps (1,280
+    epochs of 250 questions), every size tuned on its own over lr {3e-4, 1e-3, 3e-3} × weight decay
+    {0.1, 1.0}, five seeds, dev scored 10 times."""
+    study = _data_study("data-paper", 5000, [0, 1, 2, 3, 4], _data_models(),
+                        tune={"lr": [3e-4, 1e-3, 3e-3], "weight_decay": [0.1, 1.0], "seed": 100})
+    study.tasks = [replace(t, tune_with="") for t in study.tasks]
+    study.models[0].overrides = {**study.models[0].overrides, "n_latent": 2, "n_cycles": 2}
+    study.models[0].label = "TRM's scheme (n=2, T=2, N_sup=16, ACT)"
+    study.base.train = replace(study.base.train, eval_every=500, checkpoint_every=500, threads=0)
+    return study
 
 
 STUDY_PRESETS = {"cpu-quick": study_cpu_quick, "cpu": study_cpu, "stall": study_stall,
@@ -561,7 +592,8 @@ STUDY_PRESETS = {"cpu-quick": study_cpu_quick, "cpu": study_cpu, "stall": study_
                  "maze-cpu": study_maze_cpu, "maze-paper": study_maze_paper,
                  "arc-paper": study_arc_paper, "arc-smoke": study_arc_smoke,
                  "extrap-quick": study_extrap_quick, "extrap-cpu": study_extrap_cpu,
-                 "extrap-ablations": study_extrap_ablations, "data-quick": study_data_quick, "data-cpu": study_data_cpu}
+                 "extrap-ablations": study_extrap_ablations, "extrap-chains": study_extrap_chains, "data-quick": study_data_quick, "data-cpu": study_data_cpu,
+                 "data-paper": study_data_paper}
 
 
 def load_study(name_or_path: str) -> StudyConfig:

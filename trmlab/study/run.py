@@ -44,7 +44,7 @@ from ..training.loading import load_model
 from .config import ModelSpec, StudyConfig, TaskSpec, ladder_step, lr_tag, model_label
 
 EVAL_SPLITS = ("dev", "test", "ood")
-TRAIN_EVAL = 1000  # a study cell also scores (up to) this many training examples, as stored: eval split "train"
+TRAIN_EVAL = 500  # a study cell also scores (up to) this many training examples, as stored: eval split "train"
 
 
 @dataclass
@@ -72,13 +72,14 @@ def plan_cells(study: StudyConfig, out: Path, tasks: list[TaskSpec], vocab: dict
     its chosen lr, `lrs[task id, model name]` (or its chosen (lr, weight decay) pair); one without a
     choice yet is left out."""
     cells, matched = [], {}
-    for seed in study.seeds:
-        for task in tasks:
+    for seed in sorted({s for task in tasks for s in study.seeds_for(task)}, key=_seed_order(study)):
+        for task in (t for t in tasks if seed in study.seeds_for(t)):
+            tuned_on = task.tune_with or task.id
             for spec in study.models_for(task):
                 if not study.lr_grid(spec):
                     cfg = study.run_config(task, spec, seed)
-                elif (task.id, spec.name) in (lrs or {}):
-                    choice = lrs[task.id, spec.name]
+                elif (tuned_on, spec.name) in (lrs or {}):
+                    choice = lrs[tuned_on, spec.name]
                     cfg = study.run_config(task, spec, seed, *(choice if isinstance(choice, tuple) else (choice,)))
                 else:
                     continue
@@ -87,11 +88,16 @@ def plan_cells(study: StudyConfig, out: Path, tasks: list[TaskSpec], vocab: dict
     return cells
 
 
+def _seed_order(study: StudyConfig):
+    """The study's seeds first, in its order, then the seeds only some tasks run."""
+    return lambda seed: (study.seeds.index(seed), 0) if seed in study.seeds else (len(study.seeds), seed)
+
+
 def plan_tuning_cells(study: StudyConfig, out: Path, tasks: list[TaskSpec], vocab: dict[str, int]) -> list[Cell]:
     """One cell per (task, tuned model, grid lr), on the tuning seed, with the points beyond the
     grid's edge that `tune.extend` asks for once the grid's cells have finished."""
     cells, matched = [], {}
-    for task in tasks:
+    for task in (t for t in tasks if not t.tune_with):  # the others reuse a tuned task's choices
         for spec in study.models_for(task):
             grid = study.lr_grid(spec)
             for wd in study.wd_grid(spec) if grid else []:  # with a weight-decay grid, an lr grid per point
@@ -252,7 +258,8 @@ def _task_info(study: StudyConfig, task: TaskSpec, splits: dict) -> dict:
     knobs = {k: v for k, v in cfg.knobs.items() if k != "data_dir"}
     return {"task": cfg.task, "knobs": knobs, "n": {s: len(v) for s, v in splits.items()},
             "train_difficulty": knobs.get("train_difficulty"), "ood_difficulty": knobs.get("ood_difficulty"),
-            "majority_baseline": {s: majority_baseline(train_answers, splits[s]) for s in EVAL_SPLITS if s in splits}}
+            "majority_baseline": {s: majority_baseline(train_answers, splits[s]) for s in EVAL_SPLITS if s in splits},
+            **({"tune_with": task.tune_with} if task.tune_with else {})}
 
 
 def _eval_set(cfg: RunConfig, spec: dict, tokenizer):

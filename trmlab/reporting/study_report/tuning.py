@@ -7,6 +7,9 @@ from .view import TaskView
 
 
 def section(t: TaskView) -> list[str]:
+    if not t.tuning and t.info.get("tune_with"):
+        return ["### Learning-rate tuning", "", f"Not tuned on this task: every tuned model trains at the choice "
+                f"made for it on `{t.info['tune_with']}` (that task's table), the same reuse for every model.", ""]
     return ["### Learning-rate tuning", ""] + tuning_table(t.tuning, t.models) if t.tuning else []
 
 

@@ -15,7 +15,11 @@ digit belongs to the first or the second number is itself a parity that must tra
 the start. Positions that hold no sum digit answer the filler `_`, a fixed output, so every
 position has a target and a settled answer is a settled string. Difficulty = n, the
 operands' digits (both drawn with exactly n digits); the OOD split asks for more digits
-than any trained on. The transformer LM writes the sum's digits (reversed, n + 1 of them)
+than any trained on. Random operands rarely carry far (a carry survives a column with
+probability about 0.1), so a model that looks a few columns back gets most long sums right;
+the knob `carry_chain` makes that fraction of the questions carry from the first column
+through every column (first column's digits sum to 10 or more, every later one to 9), the
+sums that only a rule which carries arbitrarily far can get right. The transformer LM writes the sum's digits (reversed, n + 1 of them)
 after the question. McLeish et al. (2024) gave digits their place within the number as a
 position; here local attention (`model.window`) and relative positions do that job.
 """
@@ -46,20 +50,41 @@ def column_answer(question: str) -> str:
     return FILLER.join(out)
 
 
+def chained_operands(rng: random.Random, n: int) -> tuple[int, int]:
+    """Two n-digit numbers whose sum carries out of the first column and through every other."""
+    a0 = rng.randint(1, 9)
+    digits = [(a0, rng.randint(10 - a0, 9))]
+    for i in range(1, n):
+        x = rng.randint(1, 8) if i == n - 1 else rng.randint(0, 9)  # no leading zero in either
+        digits.append((x, 9 - x))
+    return (int("".join(str(x) for x, _ in reversed(digits))),
+            int("".join(str(y) for _, y in reversed(digits))))
+
+
 @register("long_addition")
 @dataclass
 class LongAddition(ProceduralTask):
-    """Aligned long addition. Knobs: operand-digit ranges (difficulty = digits)."""
+    """Aligned long addition. Knobs: operand-digit ranges (difficulty = digits) and the
+    fraction of questions whose carry crosses every column (`carry_chain`, 0 to 1)."""
 
     train_difficulty: tuple[int, int] = (1, 8)
     ood_difficulty: tuple[int, int] = (16, 16)
+    carry_chain: float = 0.0
+
+    def __post_init__(self):
+        if not 0 <= self.carry_chain <= 1:
+            raise ValueError(f"long_addition: carry_chain is a fraction of the questions, 0 to 1, "
+                             f"not {self.carry_chain!r}")
 
     in_place = True
     alphabet = "0123456789" + FILLER + SEPARATOR
     filler = FILLER
 
     def generate(self, rng: random.Random, difficulty: int) -> Example:
-        lo, hi = (0 if difficulty == 1 else 10 ** (difficulty - 1)), 10 ** difficulty - 1
-        a, b = rng.randint(lo, hi), rng.randint(lo, hi)
+        if self.carry_chain and rng.random() < self.carry_chain:
+            a, b = chained_operands(rng, difficulty)
+        else:
+            lo, hi = (0 if difficulty == 1 else 10 ** (difficulty - 1)), 10 ** difficulty - 1
+            a, b = rng.randint(lo, hi), rng.randint(lo, hi)
         question = columns(a, b, difficulty)
         return Example(question, column_answer(question), difficulty, self.name, f"{a}+{b}={a + b}")
