@@ -103,7 +103,7 @@ def gap_table(ids, name, sizes, per_size) -> list[str]:
             gap = paired_difference(m.by_seed(TRAIN), m.by_seed("test"))
             row.append(f"{fmt(m.desc(TRAIN))} / {fmt(gap, signed=True)}")
         rows.append(row)
-    return ["Generalisation gap: accuracy on (up to 1,000 of) the training questions, as stored (never "
+    return ["Generalisation gap: accuracy on (the first 500, or fewer, of) the training questions, as stored (never "
             "augmented) / train − test, paired over seeds (mean ± sd):", "",
             table(["model"] + [f"n = {n:,}" for n in sizes], rows), ""]
 
