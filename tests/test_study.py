@@ -182,10 +182,10 @@ def test_every_preset_builds_and_plans(tmp_path):
         vocab = {t.id: 600 for t in study.tasks}
         tuning = plan_tuning_cells(study, tmp_path, study.tasks, vocab)
         assert len(tuning) == sum(len(study.lr_grid(m)) * len(study.wd_grid(m))
-                                  for t in study.tasks for m in study.models_for(t))
+                                  for t in study.tasks if not t.tune_with for m in study.models_for(t))
         cells = plan_cells(study, tmp_path, study.tasks, vocab, {(c.task.id, c.spec.name): c.cfg.train.lr
                                                                  for c in tuning})
-        assert len(cells) == sum(len(study.models_for(t)) for t in study.tasks) * len(study.seeds)
+        assert len(cells) == sum(len(study.models_for(t)) * len(study.seeds_for(t)) for t in study.tasks)
         # every comparison a CPU runs has seeds to tell noise from an effect; the GPU-sized grid
         # studies and the test-only grid smokes are one seed each
         assert len(study.seeds) >= 2 or name.endswith(("-paper", "-smoke")) and name != "paper", name
