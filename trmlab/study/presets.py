@@ -507,17 +507,17 @@ def data_size_tasks(sizes=DATA_SIZES, n_dev: int = 1000, n_test: int = 1000, n_o
     return [spec(task, *DATA_TASKS[task], n) for task in tasks for n in sizes]
 
 
-def _data_models(lrs: dict | None = None) -> list[ModelSpec]:
+def _data_models(lrs: dict | None = None, trm_depth: int = 1) -> list[ModelSpec]:
     """TRM's scheme with TRM's small-data recipe (N_sup 16, ACT, EMA 0.999, a high weight decay; n = T
     = 1 on the 2-layer network: at TRM's n = 2, T = 2 its evaluation, 16 steps of 6 calls a question,
     cost as much as its training and did not fit 90 minutes), the best looped recipe (`depth-cpu`: a
     loss after every iteration, 4 iterations of n = T = 1), the same network once, the
     parameter-matched LM and an LM of 3 layers at d = 128 (5.5x the counted parameters: "bigger
     overfits"). `lrs`: fixed learning rates for a study that does not tune (TRM's scheme then at its
-    weight decay 1.0, the others at the base's 0.1)."""
-    models = [ModelSpec("trm", overrides={"recursion": "trm", "n_latent": 1, "n_cycles": 1, "n_sup": 16,
-                                          "halting": "act"}, groups=["main", "schemes"],
-                        label="TRM's scheme (n=1, T=1, N_sup=16, ACT)"),
+    weight decay 1.0, the others at the base's 0.1). `trm_depth`: TRM's n = T."""
+    models = [ModelSpec("trm", overrides={"recursion": "trm", "n_latent": trm_depth, "n_cycles": trm_depth,
+                                          "n_sup": 16, "halting": "act"}, groups=["main", "schemes"],
+                        label=f"TRM's scheme (n={trm_depth}, T={trm_depth}, N_sup=16, ACT)"),
               ModelSpec("looped-progressive", overrides={"progressive": True}, groups=["main", "schemes"],
                         label="looped, a loss after every iteration"),
               ModelSpec("single-pass", kind="single_pass"),
@@ -531,14 +531,15 @@ def _data_models(lrs: dict | None = None) -> list[ModelSpec]:
 
 
 def _data_study(name: str, steps: int, seeds: list[int], models: list[ModelSpec], tune: dict,
-                tasks=tuple(DATA_TASKS)) -> StudyConfig:
+                tasks=tuple(DATA_TASKS), tune_at: int | None = TUNED_AT) -> StudyConfig:
     """Every model trains `steps` × 64 rows whatever the size, dev scored 3 times (the checkpoint is
-    chosen on dev), then test, OOD and 500 training questions at the trained readout."""
+    chosen on dev), then test, OOD and 500 training questions at the trained readout. With a tuning
+    grid each task family is tuned at `tune_at` questions (None: every size on its own)."""
     base = _cpu_base(steps)
     base.name = name
     base.model = replace(base.model, n_latent=1, n_cycles=1, n_sup=4, recursion="looped")
     base.train = replace(base.train, eval_every=steps // 3, checkpoint_every=steps // 3)
-    return StudyConfig(name=name, base=base, tasks=data_size_tasks(tasks=tasks, tune_at=TUNED_AT if tune else None),
+    return StudyConfig(name=name, base=base, tasks=data_size_tasks(tasks=tasks, tune_at=tune_at if tune else None),
                        models=models, seeds=seeds, eval_steps=16, tune=tune)
 
 
@@ -578,11 +579,8 @@ def study_data_paper() -> StudyConfig:
     """The same question at a GPU's budget (not run here): TRM's n = 2, T = 2, 5,000 steps (1,280
     epochs of 250 questions), every size tuned on its own over lr {3e-4, 1e-3, 3e-3} × weight decay
     {0.1, 1.0}, five seeds, dev scored 10 times."""
-    study = _data_study("data-paper", 5000, [0, 1, 2, 3, 4], _data_models(),
-                        tune={"lr": [3e-4, 1e-3, 3e-3], "weight_decay": [0.1, 1.0], "seed": 100})
-    study.tasks = [replace(t, tune_with="") for t in study.tasks]
-    study.models[0].overrides = {**study.models[0].overrides, "n_latent": 2, "n_cycles": 2}
-    study.models[0].label = "TRM's scheme (n=2, T=2, N_sup=16, ACT)"
+    study = _data_study("data-paper", 5000, [0, 1, 2, 3, 4], _data_models(trm_depth=2),
+                        tune={"lr": [3e-4, 1e-3, 3e-3], "weight_decay": [0.1, 1.0], "seed": 100}, tune_at=None)
     study.base.train = replace(study.base.train, eval_every=500, checkpoint_every=500, threads=0)
     return study
 
