@@ -489,6 +489,57 @@ def test_a_task_can_reuse_another_tasks_tuning_and_run_its_own_seeds(tmp_path):
         with pytest.raises(ValueError, match=error):
             StudyConfig.from_dict({**d, "tasks": tasks})
 
+
+def test_reuse_puts_back_an_earlier_runs_cells_and_trains_only_the_rest(tuned, tmp_path, monkeypatch, capsys):
+    """--reuse: the cells an earlier run trained exactly as the study would come back (tuning
+    included), so only the new ones train; a changed config brings nothing back."""
+    out, results = tuned
+    earlier = str(out / "smoke" / "results.json")
+    import trmlab.study.run as run_module
+    asked = []
+    monkeypatch.setattr(run_module, "_run_cells", lambda cells, *a, **k: asked.extend(c.key for c in cells))
+    study = tuned_study()
+    next(m for m in study.models if m.name == "single-pass").seeds = [0, 1]  # one model at one more seed
+    again = run_study(study, tmp_path / "more", jobs=1, progress=False, reuse=earlier)
+    assert asked == ["arithmetic/single-pass/seed1"]
+    assert [{**t, "compute_s": 0} for t in again["tuning"]] == [{**t, "compute_s": 0} for t in results["tuning"]]
+    assert again["tuning_compute_s"] == pytest.approx(results["tuning_compute_s"])
+    assert [{k: v for k, v in c.items() if k != "restored_from"} for c in again["cells"]] == results["cells"]
+    assert "3 tuning cells restored" in capsys.readouterr().err
+    assert again["reused"]["cells"] == 2 and "2 of 2 cells" in (tmp_path / "more" / "smoke" / "report.md").read_text()
+
+    class Trained(Exception):
+        pass
+
+    def train(cells, *a, **k):
+        asked[:] = [c.key for c in cells]
+        raise Trained
+    monkeypatch.setattr(run_module, "_run_cells", train)
+    changed = tuned_study()
+    changed.base.train.steps += 1
+    with pytest.raises(Trained):
+        run_study(changed, tmp_path / "changed", jobs=1, progress=False, reuse=earlier)
+    assert len(asked) == 3  # every tuning cell trains afresh
+    (tmp_path / "junk.json").write_text("{}")
+    with pytest.raises(ValueError, match="not a study's results.json"):
+        run_study(tuned_study(), tmp_path / "junk", jobs=1, progress=False, reuse=str(tmp_path / "junk.json"))
+
+
+def test_a_model_can_run_more_seeds_than_its_baselines(tmp_path):
+    """ModelSpec.seeds: a headline model at five seeds beside baselines at the study's; the model's
+    seeds win over its task's."""
+    study = tiny_study(["reasoner", "single-pass"], seeds=(0, 1))
+    study.tasks[0].seeds = [0, 1, 2]
+    next(m for m in study.models if m.name == "reasoner").seeds = [0, 1, 2, 3, 4]
+    cells = plan_cells(study, tmp_path, study.tasks, {"arithmetic": 600})
+    assert sorted((c.spec.name, c.seed) for c in cells) == sorted(
+        [("reasoner", s) for s in range(5)] + [("single-pass", s) for s in range(3)])
+    assert StudyConfig.from_dict(study.to_dict()).models == study.models  # round trip
+    study.tune = {"lr": [1e-3], "seed": 4}
+    with pytest.raises(ValueError, match="tuning seed 4 is also a study seed"):
+        study.check_tune()
+
+
 def test_weight_decay_grid_errors():
     d = tiny_study(["single-pass"]).to_dict()
     for tune, error in [({"lr": [1e-3], "seed": 100, "weight_decay": []}, "non-empty list of weight decays"),
@@ -517,3 +568,6 @@ def test_data_presets_vary_only_the_training_set_size():
     # tuned once per task family, at 1,000 questions, over a grid that holds TRM's weight decay 1.0
     assert [t.tune_with for t in full.tasks if t.id.startswith("phop")] == ["phop-n1000", "", "phop-n1000", "phop-n1000"]
     assert full.tune["weight_decay"] == [0.1, 1.0] and full.tune["seed"] not in full.seeds
+    # five seeds where the intervals are wide (<= 1,000 questions), the study's three elsewhere
+    assert {t.id: t.seeds for t in full.tasks if t.seeds} == {
+        f"{task}-n{n}": [0, 1, 2, 3, 4] for task in ("phop", "story_arithmetic") for n in (250, 1000)}

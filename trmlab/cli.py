@@ -92,13 +92,14 @@ def cmd_study(args) -> int:
     study = load_study(args.study)
     if args.seeds:
         study.seeds = [int(s) for s in args.seeds.split(",")]
-        study.tasks = [replace(t, seeds=[]) for t in study.tasks]  # every task at these seeds
+        study.tasks = [replace(t, seeds=[]) for t in study.tasks]  # every task and model at these seeds
+        study.models = [replace(m, seeds=[]) for m in study.models]
     if args.steps:
         study.base.train.steps = args.steps
     if args.log:
         study.base.train.log = args.log
     results = run_study(study, args.out, jobs=args.jobs, data_dir=args.data_dir,
-                        progress=not args.no_progress, report_only=args.report_only)
+                        progress=not args.no_progress, report_only=args.report_only, reuse=args.reuse)
     if results is None:  # a data-parallel rank other than 0: rank 0 reports
         return 0
     print(f"{len(results['cells'])} cells, {results['compute_s'] / 60:.1f} min of compute; "
@@ -260,7 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "under torchrun every cell trains on all processes, one cell at a time)")
     p.add_argument("--data-dir", help="folder of the real data sets (default: $TRMLAB_DATA_DIR); "
                    "without one, real-data tasks are skipped")
-    p.add_argument("--seeds", help="comma-separated training seeds instead of the study's (every task's), e.g. 0,1,2")
+    p.add_argument("--seeds", help="comma-separated training seeds instead of the study's (every task's "
+                                   "and model's), e.g. 0,1,2")
+    p.add_argument("--reuse", metavar="RESULTS_JSON", help="an earlier run's results.json: its cells that the "
+                   "study would train the same way are put back, and only the rest are trained")
     p.add_argument("--steps", type=_count, default=0, help="optimiser steps per cell instead of the study's")
     p.add_argument("--report-only", action="store_true", help="report the finished cells; train nothing")
     p.add_argument("--log", choices=LOG_KINDS, help="tensorboard: every cell's curves also as TensorBoard "

@@ -42,6 +42,7 @@ from ..tasks.real.base import ENV_VAR
 from ..training.distributed import connect, is_main
 from ..training.loading import load_model
 from .config import ModelSpec, StudyConfig, TaskSpec, ladder_step, lr_tag, model_label
+from .reuse import load_earlier, restore_seed_cells, restore_tuning_cells, same_run
 
 EVAL_SPLITS = ("dev", "test", "ood")
 TRAIN_EVAL = 500  # a study cell also scores (up to) this many training examples, as stored: eval split "train"
@@ -72,10 +73,11 @@ def plan_cells(study: StudyConfig, out: Path, tasks: list[TaskSpec], vocab: dict
     its chosen lr, `lrs[task id, model name]` (or its chosen (lr, weight decay) pair); one without a
     choice yet is left out."""
     cells, matched = [], {}
-    for seed in sorted({s for task in tasks for s in study.seeds_for(task)}, key=_seed_order(study)):
-        for task in (t for t in tasks if seed in study.seeds_for(t)):
+    seeds = {s for task in tasks for spec in study.models_for(task) for s in study.seeds_for(task, spec)}
+    for seed in sorted(seeds, key=_seed_order(study)):
+        for task in tasks:
             tuned_on = task.tune_with or task.id
-            for spec in study.models_for(task):
+            for spec in (m for m in study.models_for(task) if seed in study.seeds_for(task, m)):
                 if not study.lr_grid(spec):
                     cfg = study.run_config(task, spec, seed)
                 elif (tuned_on, spec.name) in (lrs or {}):
@@ -89,7 +91,7 @@ def plan_cells(study: StudyConfig, out: Path, tasks: list[TaskSpec], vocab: dict
 
 
 def _seed_order(study: StudyConfig):
-    """The study's seeds first, in its order, then the seeds only some tasks run."""
+    """The study's seeds first, in its order, then the seeds only some tasks or models run."""
     return lambda seed: (study.seeds.index(seed), 0) if seed in study.seeds else (len(study.seeds), seed)
 
 
@@ -180,8 +182,10 @@ def tuning_results(study: StudyConfig, cells: list[Cell]) -> list[dict]:
 
 
 def run_study(study: StudyConfig, out_root: str | Path = "runs", *, jobs: int = 1, data_dir: str | None = None,
-              progress: bool = True, report_only: bool = False, command: str | None = None) -> dict | None:
-    """The study's results (None on a data-parallel rank other than 0)."""
+              progress: bool = True, report_only: bool = False, command: str | None = None,
+              reuse: str | None = None) -> dict | None:
+    """The study's results (None on a data-parallel rank other than 0). `reuse`: an earlier run's
+    results.json whose cells are put back where the study would train them the same way (reuse.py)."""
     start = time.perf_counter()
     study.check_tune()
     comm = connect(study.base.train.device)
@@ -194,6 +198,14 @@ def run_study(study: StudyConfig, out_root: str | Path = "runs", *, jobs: int = 
     tasks = _available_tasks(study, data_dir)
     data = {t.id: _data_for(study.task_base(t)) for t in tasks}  # cells run in this process reuse it
     vocab = {tid: tok.vocab_size for tid, (tok, _) in data.items()}
+    earlier = load_earlier(reuse) if reuse else None
+    if earlier and comm.main:
+        before = StudyConfig.from_dict(earlier["study"])
+        known = [t for t in before.tasks if t.id in vocab]
+        n = restore_tuning_cells(plan_tuning_cells(study, out, tasks, vocab),
+                                 plan_tuning_cells(before, out, known, vocab), earlier, str(reuse))
+        print(f"study {study.name}: {n} tuning cells restored from {reuse}", file=sys.stderr)
+    comm.barrier()  # every rank sees the restored cells
     while True:  # an extended grid plans its next points once the earlier ones have finished
         tuning_cells = plan_tuning_cells(study, out, tasks, vocab)
         todo = [c for c in tuning_cells if not _finished(c)]
@@ -204,6 +216,10 @@ def run_study(study: StudyConfig, out_root: str | Path = "runs", *, jobs: int = 
     tuning = tuning_results(study, tuning_cells)
     cells = plan_cells(study, out, tasks, vocab, {(t["task"], t["model"]): (t["chosen_lr"], t.get("chosen_weight_decay"))
                                                   for t in tuning if t["chosen_lr"] is not None})
+    if earlier and comm.main:
+        n = restore_seed_cells(cells, earlier, str(reuse))
+        print(f"study {study.name}: {n} of {len(cells)} cells restored from {reuse}", file=sys.stderr)
+    comm.barrier()
     pending = [c for c in cells if not _finished(c)]
     if report_only:
         cells = [c for c in cells if c not in pending]
@@ -219,6 +235,9 @@ def run_study(study: StudyConfig, out_root: str | Path = "runs", *, jobs: int = 
     results["compute_s"] = sum(c["wall_s"] + c["eval_s"] for c in results["cells"]) + results["tuning_compute_s"]
     results["wall_s"] = time.perf_counter() - start  # this invocation only
     results["jobs"] = jobs
+    if earlier:  # what this invocation did not train: its wall time is its own
+        results["reused"] = {"from": str(reuse), "wall_s": earlier.get("wall_s"),
+                             "cells": sum("restored_from" in c for c in results["cells"])}
     previous = out / "results.json"
     if report_only and previous.exists():  # a report-only run trained nothing: keep the timing that did
         results.update({k: v for k, v in json.loads(previous.read_text()).items() if k in ("wall_s", "jobs", "command")})
@@ -276,19 +295,10 @@ def _finished(cell: Cell) -> bool:
     if not path.exists():
         return False
     done = json.loads(path.read_text())
-    # Read back through RunConfig, so a field added to the code since (with its default) still matches;
-    # train.log only says where the curves also go, so a finished cell stays finished when it changes.
-    if (_without_log(RunConfig.from_dict(done["run_config"])) != _without_log(cell.cfg)
-            or done["eval_steps"] != cell.eval_steps):
+    if not same_run(done["run_config"], cell.cfg) or done["eval_steps"] != cell.eval_steps:
         raise ValueError(f"{path} was made with a different config than the study now asks for; "
                          f"delete {cell.run_dir} or give the study another name")
     return True
-
-
-def _without_log(cfg: RunConfig) -> dict:
-    d = cfg.to_dict()
-    d["train"].pop("log")
-    return d
 
 
 def _run_cells(cells: list[Cell], jobs: int, progress: bool, desc: str = "study cells") -> None:

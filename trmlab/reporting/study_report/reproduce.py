@@ -16,7 +16,7 @@ def reproduce(results: dict, cells: list[dict]) -> list[str]:
              f"- compute: {results.get('compute_s', 0) / 60:.1f} min of training and evaluation, summed over cells"
              + (f" ({results['tuning_compute_s'] / 60:.1f} min of it learning-rate tuning)"
                 if results.get("tuning_compute_s") else ""),
-             f"- test-time supervision steps evaluated: {results.get('eval_steps', '—')}", ""]
+             f"- test-time supervision steps evaluated: {results.get('eval_steps', '—')}", *_reused(results), ""]
     splits = eval_splits(cells) + ([TRAIN] if any(TRAIN in c.get("eval", {}) for c in cells) else [])
     rows = [[c["task"], f"`{c['model']}`", c["seed"], f"{c.get('params') or 0:,}", c.get("train_steps", "—"),
              c.get("best_checkpoint_step", "—"), f"{c.get('wall_s') or 0:.0f}"]
@@ -29,3 +29,11 @@ def reproduce(results: dict, cells: list[dict]) -> list[str]:
     return lines
 
 
+def _reused(results: dict) -> list[str]:
+    """With --reuse: how many cells came from the earlier run, whose wall time is not counted above."""
+    reused = results.get("reused")
+    if not reused:
+        return []
+    wall = f", whose wall time was {reused['wall_s'] / 60:.1f} min" if reused.get("wall_s") else ""
+    return [f"- {reused['cells']} of {len(results['cells'])} cells (and the tuning cells it had) restored from "
+            f"`{reused['from']}`, an earlier run{wall}; the compute above includes theirs"]

@@ -1,0 +1,85 @@
+"""`trmlab study --reuse RESULTS`: put an earlier run's finished cells back into a study folder, so
+that the study trains only what that run did not have (more seeds, a changed task, a new model).
+
+A results.json holds every finished cell's cell.json whole, and its tuning table every grid point's
+best dev accuracy; the checkpoints are not needed. A cell is restored only where the earlier run
+trained it exactly as the study now would (the same run config and test-time steps), so a restored
+cell is one the study would have trained the same way; the others are trained afresh. A restored
+tuning cell gets its model's tuning compute split evenly over its grid points (the one figure the
+tuning table does not keep per point). Nothing is overwritten: a cell already finished stays.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..config import RunConfig
+
+
+def same_run(done: dict | RunConfig, cfg: RunConfig) -> bool:
+    """Whether a finished cell's run config is `cfg`, read back through RunConfig (a field added to
+    the code since keeps its default); train.log only says where the curves also go."""
+    done = RunConfig.from_dict(done) if isinstance(done, dict) else done
+    return _without_log(done) == _without_log(cfg)
+
+
+def _without_log(cfg: RunConfig) -> dict:
+    d = cfg.to_dict()
+    d["train"].pop("log")
+    return d
+
+
+def restore_tuning_cells(cells: list, earlier_cells: list, earlier: dict, source: str) -> int:
+    """Write the tuning cells among `cells` (not finished yet) that the earlier run trained the same
+    way (`earlier_cells`: its own tuning plan); returns how many."""
+    points = {}
+    for t in earlier["tuning"]:
+        for g in t["grid"]:
+            if g["best_dev"] is not None:
+                points[t["task"], t["model"], g["lr"], g.get("weight_decay")] = (g["best_dev"], t["compute_s"] / len(t["grid"]))
+    earlier_cfg = {c.key: c.cfg for c in earlier_cells}
+    restored = 0
+    for cell in cells:
+        where = (cell.task.id, cell.spec.name, cell.cfg.train.lr)
+        point = points.get((*where, cell.cfg.train.weight_decay)) or points.get((*where, None))  # None: wd not tuned
+        if point is None or cell.key not in earlier_cfg or not same_run(earlier_cfg[cell.key], cell.cfg):
+            continue
+        restored += _write(cell.run_dir, {"key": cell.key, "tuning": True, "run_config": cell.cfg.to_dict(),
+                                          "eval_steps": cell.eval_steps, "best_dev": point[0], "wall_s": point[1],
+                                          "eval_s": 0.0, "restored_from": source})
+    return restored
+
+
+def restore_seed_cells(cells: list, earlier: dict, source: str) -> int:
+    """Write the study cells among `cells` that the earlier run finished with the same run config
+    and test-time steps, whole; returns how many."""
+    done = {c["key"]: c for c in earlier["cells"]}
+    restored = 0
+    for cell in cells:
+        old = done.get(cell.key)
+        if old is not None and old["eval_steps"] == cell.eval_steps and same_run(old["run_config"], cell.cfg):
+            restored += _write(cell.run_dir, {**old, "restored_from": source})
+    return restored
+
+
+def _write(run_dir: Path, cell: dict) -> int:
+    """Write cell.json atomically unless the cell has one; 1 if written."""
+    if (run_dir / "cell.json").exists():
+        return 0
+    run_dir.mkdir(parents=True, exist_ok=True)
+    tmp = run_dir / "cell.json.tmp"
+    tmp.write_text(json.dumps(cell, indent=2))
+    tmp.replace(run_dir / "cell.json")
+    return 1
+
+
+def load_earlier(path: str | Path) -> dict:
+    """An earlier study's results.json, with a clear error when it is not one."""
+    try:
+        earlier = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise ValueError(f"--reuse {path}: cannot read a study's results.json ({e})") from e
+    missing = {"study", "cells", "tuning"} - set(earlier)
+    if missing:
+        raise ValueError(f"--reuse {path}: not a study's results.json (no {', '.join(sorted(missing))})")
+    return earlier
