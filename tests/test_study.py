@@ -185,7 +185,7 @@ def test_every_preset_builds_and_plans(tmp_path):
                                   for t in study.tasks if not t.tune_with for m in study.models_for(t))
         cells = plan_cells(study, tmp_path, study.tasks, vocab, {(c.task.id, c.spec.name): c.cfg.train.lr
                                                                  for c in tuning})
-        assert len(cells) == sum(len(study.models_for(t)) * len(study.seeds_for(t)) for t in study.tasks)
+        assert len(cells) == sum(len(study.seeds_for(t, m)) for t in study.tasks for m in study.models_for(t))
         # every comparison a CPU runs has seeds to tell noise from an effect; the GPU-sized grid
         # studies and the test-only grid smokes are one seed each
         assert len(study.seeds) >= 2 or name.endswith(("-paper", "-smoke")) and name != "paper", name
@@ -423,6 +423,12 @@ def test_extrap_quick_is_extrap_cpus_parity_cell_at_the_lrs_its_tuning_chose():
     assert chains.tasks[0].data["knobs"]["carry_chain"] == 0.5 and not chains.tune
     assert {m.name: m.train["lr"] for m in chains.models} == {
         t["model"]: t["chosen_lr"] for t in tuning if t["task"] == "long_addition" and t["model"] != "transformer"}
+    # the headline model at five seeds, the baselines at three; the committed run holds them all
+    assert {m.name: full.seeds_for(full.tasks[0], m) for m in full.models} == {
+        "looped": [0, 1, 2, 3, 4], "transformer": [0, 1, 2], "single-pass": [0, 1, 2], "untied": [0, 1, 2]}
+    cells = json.loads(committed.read_text())["cells"]
+    assert sorted(c["seed"] for c in cells if c["model"] == "looped") == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+
 
 def test_study_cells_score_the_training_examples_and_the_report_holds_them_apart(finished_study):
     study, out, results = finished_study
