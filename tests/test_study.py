@@ -499,8 +499,10 @@ def test_a_task_can_reuse_another_tasks_tuning_and_run_its_own_seeds(tmp_path):
 def test_reuse_puts_back_an_earlier_runs_cells_and_trains_only_the_rest(tuned, tmp_path, monkeypatch, capsys):
     """--reuse: the cells an earlier run trained exactly as the study would come back (tuning
     included), so only the new ones train; a changed config brings nothing back."""
-    out, results = tuned
-    earlier = str(out / "smoke" / "results.json")
+    _, results = tuned
+    earlier = tmp_path / "earlier.json"  # as the run wrote it (other tests rewrite the folder's copy)
+    earlier.write_text(json.dumps(results))
+    earlier = str(earlier)
     import trmlab.study.run as run_module
     asked = []
     monkeypatch.setattr(run_module, "_run_cells", lambda cells, *a, **k: asked.extend(c.key for c in cells))

@@ -38,7 +38,8 @@ def test_train_log_is_validated():
 
 
 def test_a_study_cell_stays_finished_when_only_the_log_changes(tmp_path):
-    from trmlab.study.run import _without_log
+    from trmlab.study.reuse import same_run
     cfg = preset("smoke")
-    assert _without_log(cfg) == _without_log(apply_overrides(cfg, ["train.log=tensorboard"]))
-    assert _without_log(cfg) != _without_log(apply_overrides(cfg, ["train.steps=3"]))
+    assert same_run(cfg, apply_overrides(cfg, ["train.log=tensorboard"]))
+    assert same_run(cfg.to_dict(), apply_overrides(cfg, ["train.log=tensorboard"]))  # as cell.json stores it
+    assert not same_run(cfg, apply_overrides(cfg, ["train.steps=3"]))
