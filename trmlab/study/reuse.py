@@ -37,12 +37,13 @@ def restore_tuning_cells(cells: list, earlier_cells: list, earlier: dict, source
         for g in t["grid"]:
             if g["best_dev"] is not None:
                 points[t["task"], t["model"], g["lr"], g.get("weight_decay")] = (g["best_dev"], t["compute_s"] / len(t["grid"]))
-    earlier_cfg = {c.key: c.cfg for c in earlier_cells}
+    before = {c.key: c for c in earlier_cells}
     restored = 0
     for cell in cells:
         where = (cell.task.id, cell.spec.name, cell.cfg.train.lr)
         point = points.get((*where, cell.cfg.train.weight_decay)) or points.get((*where, None))  # None: wd not tuned
-        if point is None or cell.key not in earlier_cfg or not same_run(earlier_cfg[cell.key], cell.cfg):
+        old = before.get(cell.key)
+        if point is None or old is None or old.eval_steps != cell.eval_steps or not same_run(old.cfg, cell.cfg):
             continue
         restored += _write(cell.run_dir, {"key": cell.key, "tuning": True, "run_config": cell.cfg.to_dict(),
                                           "eval_steps": cell.eval_steps, "best_dev": point[0], "wall_s": point[1],
