@@ -221,6 +221,11 @@ class StudyConfig:
         """The weight decays a tuned model tries; [None] = the weight decay is not tuned."""
         return list(self.tune.get("weight_decay", [])) if self.lr_grid(spec) and self.tune.get("weight_decay") else [None]
 
+    def grid_point(self, spec: ModelSpec, train: TrainConfig) -> tuple[float, float | None]:
+        """A tuning cell's point in its model's grid, as the tuning table records it: (lr, weight
+        decay), the weight decay None where it is not tuned."""
+        return train.lr, (train.weight_decay if self.wd_grid(spec) != [None] else None)
+
     def seeds_for(self, task: TaskSpec, spec: ModelSpec | None = None) -> list[int]:
         """The seeds a model trains on a task (without a model: the task's)."""
         return list((spec and spec.seeds) or task.seeds or self.seeds)

@@ -29,25 +29,21 @@ def _without_log(cfg: RunConfig) -> dict:
     return d
 
 
-def restore_tuning_cells(cells: list, earlier_cells: list, earlier: dict, source: str) -> int:
-    """Write the tuning cells among `cells` (not finished yet) that the earlier run trained the same
-    way (`earlier_cells`: its own tuning plan); returns how many."""
-    points = {}
-    for t in earlier["tuning"]:
-        for g in t["grid"]:
-            if g["best_dev"] is not None:
-                points[t["task"], t["model"], g["lr"], g.get("weight_decay")] = (g["best_dev"], t["compute_s"] / len(t["grid"]))
-    before = {c.key: c for c in earlier_cells}
+def restore_tuning_cells(cells: list, study_before, earlier_cells: list, earlier: dict, source: str) -> int:
+    """Write the tuning cells among `cells` (not finished yet) that the earlier run (`study_before`,
+    its tuning plan `earlier_cells`) trained the same way; returns how many."""
+    points = {(t["task"], t["model"], g["lr"], g.get("weight_decay")): (g["best_dev"], t["compute_s"] / len(t["grid"]))
+              for t in earlier["tuning"] for g in t["grid"] if g["best_dev"] is not None}
+    wanted = {c.key: c for c in cells}
     restored = 0
-    for cell in cells:
-        where = (cell.task.id, cell.spec.name, cell.cfg.train.lr)
-        point = points.get((*where, cell.cfg.train.weight_decay)) or points.get((*where, None))  # None: wd not tuned
-        old = before.get(cell.key)
-        if point is None or old is None or old.eval_steps != cell.eval_steps or not same_run(old.cfg, cell.cfg):
+    for old in earlier_cells:
+        point = points.get((old.task.id, old.spec.name, *study_before.grid_point(old.spec, old.cfg.train)))
+        cell = wanted.get(old.key)
+        if point is None or cell is None or old.eval_steps != cell.eval_steps or not same_run(old.cfg, cell.cfg):
             continue
-        restored += _write(cell.run_dir, {"key": cell.key, "tuning": True, "run_config": cell.cfg.to_dict(),
-                                          "eval_steps": cell.eval_steps, "best_dev": point[0], "wall_s": point[1],
-                                          "eval_s": 0.0, "restored_from": source})
+        restored += write_cell(cell.run_dir, {"key": cell.key, "tuning": True, "run_config": cell.cfg.to_dict(),
+                                              "eval_steps": cell.eval_steps, "best_dev": point[0], "wall_s": point[1],
+                                              "eval_s": 0.0, "restored_from": source}, keep=True)
     return restored
 
 
@@ -59,13 +55,14 @@ def restore_seed_cells(cells: list, earlier: dict, source: str) -> int:
     for cell in cells:
         old = done.get(cell.key)
         if old is not None and old["eval_steps"] == cell.eval_steps and same_run(old["run_config"], cell.cfg):
-            restored += _write(cell.run_dir, {**old, "restored_from": source})
+            restored += write_cell(cell.run_dir, {**old, "restored_from": source}, keep=True)
     return restored
 
 
-def _write(run_dir: Path, cell: dict) -> int:
-    """Write cell.json atomically unless the cell has one; 1 if written."""
-    if (run_dir / "cell.json").exists():
+def write_cell(run_dir: Path, cell: dict, keep: bool = False) -> int:
+    """Write a cell's cell.json atomically (a cell is done or not, never half-written); with `keep`,
+    only where it has none. 1 if written."""
+    if keep and (run_dir / "cell.json").exists():
         return 0
     run_dir.mkdir(parents=True, exist_ok=True)
     tmp = run_dir / "cell.json.tmp"

@@ -42,7 +42,7 @@ from ..tasks.real.base import ENV_VAR
 from ..training.distributed import connect, is_main
 from ..training.loading import load_model
 from .config import ModelSpec, StudyConfig, TaskSpec, ladder_step, lr_tag, model_label
-from .reuse import load_earlier, restore_seed_cells, restore_tuning_cells, same_run
+from .reuse import load_earlier, restore_seed_cells, restore_tuning_cells, same_run, write_cell
 
 EVAL_SPLITS = ("dev", "test", "ood")
 TRAIN_EVAL = 500  # a study cell also scores (up to) this many training examples, as stored: eval split "train"
@@ -162,8 +162,7 @@ def tuning_results(study: StudyConfig, cells: list[Cell]) -> list[dict]:
         if done is not None and done["best_dev"] < 0:  # the trainer's start value: never evaluated
             raise ValueError(f"{c.run_dir}: no dev accuracy; tuning needs a dev split (data.n_dev > 0)")
         entry = by_model.setdefault((c.task.id, c.spec.name), {"dev": {}, "compute_s": 0.0, "spec": c.spec})
-        wd = c.cfg.train.weight_decay if study.wd_grid(c.spec) != [None] else None
-        entry["dev"][c.cfg.train.lr, wd] = None if done is None else done["best_dev"]
+        entry["dev"][study.grid_point(c.spec, c.cfg.train)] = None if done is None else done["best_dev"]
         entry["compute_s"] += 0.0 if done is None else done["wall_s"] + done["eval_s"]
     out = []
     for (task, model), e in by_model.items():
@@ -202,7 +201,7 @@ def run_study(study: StudyConfig, out_root: str | Path = "runs", *, jobs: int = 
     if earlier and comm.main:
         before = StudyConfig.from_dict(earlier["study"])
         known = [t for t in before.tasks if t.id in vocab]
-        n = restore_tuning_cells(plan_tuning_cells(study, out, tasks, vocab),
+        n = restore_tuning_cells(plan_tuning_cells(study, out, tasks, vocab), before,
                                  plan_tuning_cells(before, out, known, vocab), earlier, str(reuse))
         print(f"study {study.name}: {n} tuning cells restored from {reuse}", file=sys.stderr)
     comm.barrier()  # every rank sees the restored cells
@@ -387,9 +386,7 @@ def run_cell(cell: Cell) -> dict:
     if result["grid"] and "test" in sets:  # grids: a few boards, step by step, for the report
         result["boards"] = board_samples(model, splits["test"], tokenizer, steps=cell.eval_steps,
                                          device=device, precision=cfg.train.precision)
-    tmp = cell.run_dir / "cell.json.tmp"
-    tmp.write_text(json.dumps(result, indent=2))
-    tmp.replace(cell.run_dir / "cell.json")  # atomic: a cell is done or not, never half-written
+    write_cell(cell.run_dir, result)
     return result
 
 
