@@ -1,6 +1,8 @@
 """`trmlab study`: the grid, its models, resumability, reproducibility and bad input."""
 import json
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
@@ -546,6 +548,17 @@ def test_a_model_can_run_more_seeds_than_its_baselines(tmp_path):
     study.tune = {"lr": [1e-3], "seed": 4}
     with pytest.raises(ValueError, match="tuning seed 4 is also a study seed"):
         study.check_tune()
+    # per task: seeds for the tasks it names, the task's own elsewhere
+    study.tune = {}
+    other = replace(study.tasks[0], id="other", seeds=[])
+    study.tasks.append(other)
+    next(m for m in study.models if m.name == "reasoner").seeds = {"arithmetic": [0, 1, 2, 3, 4]}
+    assert study.seeds_for(study.tasks[0], study.models[0]) == [0, 1, 2, 3, 4]
+    assert study.seeds_for(other, study.models[0]) == [0, 1]
+    assert StudyConfig.from_dict(study.to_dict()).models == study.models
+    study.tune = {"lr": [1e-3], "seed": 4}
+    with pytest.raises(ValueError, match="tuning seed 4 is also a study seed"):
+        study.check_tune()
 
 
 def test_weight_decay_grid_errors():
@@ -579,3 +592,49 @@ def test_data_presets_vary_only_the_training_set_size():
     # five seeds where the intervals are wide (<= 1,000 questions), the study's three elsewhere
     assert {t.id: t.seeds for t in full.tasks if t.seeds} == {
         f"{task}-n{n}": [0, 1, 2, 3, 4] for task in ("phop", "story_arithmetic") for n in (250, 1000)}
+
+
+WORKER_SCRIPT = '''
+import os, sys, time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from trmlab.study.run import exit_with_parent
+
+def work(path):
+    open(path, "w").write(str(os.getpid()))
+    time.sleep(120)
+
+if __name__ == "__main__":
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=exit_with_parent) as pool:
+        pool.submit(work, sys.argv[1])
+        time.sleep(120)
+'''
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_killed_study_takes_its_workers_with_it(tmp_path):
+    """A study killed mid-cell must not leave workers training: a rerun would train the same cell
+    in two processes at once."""
+    import signal
+    import subprocess
+    import time
+    script, pid_file = tmp_path / "study.py", tmp_path / "worker.pid"
+    script.write_text(WORKER_SCRIPT)
+    parent = subprocess.Popen([sys.executable, str(script), str(pid_file)])
+    deadline = time.time() + 60
+    while not (pid_file.exists() and pid_file.read_text()) and time.time() < deadline:
+        time.sleep(0.2)
+    worker = int(pid_file.read_text())
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+
+    def running(pid: int) -> bool:
+        status = Path(f"/proc/{pid}/status")
+        try:
+            return "State:\tZ" not in status.read_text()
+        except OSError:
+            return False
+    deadline = time.time() + 15
+    while running(worker) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not running(worker)

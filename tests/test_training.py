@@ -119,6 +119,21 @@ def test_checkpoint_round_trip_and_best_kept(tmp_path, smoke_data):
         train(cfg, tmp_path / "run", data=smoke_data, progress=False)
 
 
+@pytest.mark.parametrize("ties, kept_step", [("earlier", 6), ("later", 9)])
+def test_a_dev_tie_keeps_the_earlier_or_the_later_checkpoint(ties, kept_step, tmp_path, smoke_data, monkeypatch):
+    """Dev scores 0.5, 1.0, 1.0 at steps 3, 6, 9 (saturated, as in-distribution dev gets on the
+    extrapolation tasks): `dev_ties` decides which of the tied checkpoints is tested."""
+    scores = iter([0.5, 1.0, 1.0])
+    monkeypatch.setattr(Trainer, "evaluate_dev", lambda self: next(scores))
+    cfg = smoke_config(steps=9)
+    cfg.train = replace(cfg.train, dev_ties=ties)
+    result = train(cfg, tmp_path / "run", data=smoke_data, progress=False)
+    _, meta = ckpt.load_checkpoint(tmp_path / "run" / "checkpoints" / "best.safetensors")
+    assert meta["step"] == kept_step and meta["best_dev"] == result.best_dev == 1.0
+    with pytest.raises(ValueError, match="dev_ties"):
+        replace(cfg.train, dev_ties="latest")
+
+
 def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}")

@@ -65,6 +65,10 @@ class TrainConfig:
     compile: bool = False  # torch.compile the networks (falls back to eager with a warning)
     seed: int = 0
     eval_every: int = 500
+    # Which checkpoint is kept as "best" when dev accuracy ties the best so far: the earlier one, or
+    # the later (where dev saturates, e.g. at 1.000 in distribution, "later" keeps the model that
+    # trained longest instead of the first to get there).
+    dev_ties: str = "earlier"
     eval_batch_size: int = 256
     eval_steps: int = 0  # supervision steps at evaluation; 0 = the model's n_sup
     checkpoint_every: int = 500
@@ -83,6 +87,7 @@ class TrainConfig:
             "optimizer": one_of("adamw", "adam_atan2"), "puzzle_lr": at_least(0, "a number"),
             "puzzle_weight_decay": at_least(0, "a number"), "ema": within(0, 1, high_open=True),
             "precision": one_of("bf16", "fp32"), "seed": at_least(0), "eval_every": at_least(1),
+            "dev_ties": one_of("earlier", "later"),
             "eval_batch_size": at_least(1), "eval_steps": at_least(0), "checkpoint_every": at_least(1),
             "log_every": at_least(1), "device": DEVICE, "threads": at_least(0),
             "nonfinite": one_of("stop", "skip"), "log": one_of(*LOG_KINDS)})

@@ -34,9 +34,9 @@ the weight decay is the base's (or the model's own `train`), and nothing changes
 `TaskSpec.tune_with = "<task id>"`: the task trains at the choices tuned on that other task (a
 family of tasks that differ only in training-set size, tuned once at one size); every model gets
 the same reuse, so the effort stays equal. `TaskSpec.seeds` runs one task at its own seeds (more
-where its intervals are wide); `ModelSpec.seeds` one model at its own (the headline models at more
-seeds than their baselines); a model's seeds win over its task's. Paired comparisons pair the
-seeds two models share.
+where its intervals are wide); `ModelSpec.seeds` one model at its own, on every task or per task
+id (the headline models at more seeds than their baselines); a model's seeds win over its task's.
+Paired comparisons pair the seeds two models share.
 """
 from __future__ import annotations
 
@@ -63,7 +63,8 @@ class ModelSpec:
     eval_steps: int = 0  # test-time supervision steps for the depth curve; 0 = the study's
     train: dict = field(default_factory=dict)  # TrainConfig fields changed for this model (e.g. steps)
     lr_grid: list = field(default_factory=list)  # this model's learning-rate grid; empty = the study's tune.lr
-    seeds: list = field(default_factory=list)  # this model's study seeds on every task; empty = the task's
+    # This model's study seeds on every task, or {task id: seeds} for some tasks; empty = the task's.
+    seeds: list | dict = field(default_factory=list)
 
     def __post_init__(self):
         # The seed is the grid's, not the model's.
@@ -181,7 +182,7 @@ class StudyConfig:
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ValueError(f"study {self.name!r}: a learning-rate grid needs an integer tuning seed "
                              f"(tune.seed), got {seed!r}")
-        if seed in self.seeds or any(seed in x.seeds for x in [*self.tasks, *self.models]):
+        if seed in self.seeds or any(seed in self.seeds_for(t, m) for t in self.tasks for m in self.models):
             raise ValueError(f"study {self.name!r}: the tuning seed {seed} is also a study seed {self.seeds}; "
                              "it must not be, or the learning rate is chosen on the runs it is reported on")
 
@@ -228,7 +229,8 @@ class StudyConfig:
 
     def seeds_for(self, task: TaskSpec, spec: ModelSpec | None = None) -> list[int]:
         """The seeds a model trains on a task (without a model: the task's)."""
-        return list((spec and spec.seeds) or task.seeds or self.seeds)
+        own = spec.seeds.get(task.id) if spec and isinstance(spec.seeds, dict) else spec and spec.seeds
+        return list(own or task.seeds or self.seeds)
 
     def models_for(self, task: TaskSpec) -> list[ModelSpec]:
         return [m for m in self.models if not task.models or m.name in task.models]

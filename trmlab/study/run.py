@@ -20,12 +20,13 @@ and rank 0 evaluates and writes (the processes must share the output folder).
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import sys
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, replace
-from multiprocessing import get_context
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -318,10 +319,20 @@ def _run_cells(cells: list[Cell], jobs: int, progress: bool, desc: str = "study 
         for cell in cells:
             done(run_cell(cell))
     else:  # spawn: a forked child would inherit the parent's OpenMP state
-        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(jobs, mp_context=context, initializer=exit_with_parent) as pool:
             for future in as_completed([pool.submit(run_cell, cell) for cell in cells]):
                 done(future.result())
     bar.close()
+
+
+def exit_with_parent() -> None:
+    """A worker's initializer: end the worker when the study process ends, however it ends (a
+    killed study would otherwise leave its workers training, and a rerun would train the same
+    cell twice at once). The cell resumes from its last checkpoint on the next run."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=lambda: (parent.join(), os._exit(1)), daemon=True).start()
 
 
 _DATA_CACHE: dict[str, tuple] = {}

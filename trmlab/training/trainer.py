@@ -2,8 +2,9 @@
 
 Per step: learning rate from the schedule, the objective's loss under autocast,
 backward, gradient clipping, optimiser step, EMA update. Every `eval_every` steps
-the EMA model is scored on the dev split and the best checkpoint is kept; every
-`checkpoint_every` steps `last.safetensors` is rewritten, and `--resume` continues
+the EMA model is scored on the dev split and the best checkpoint is kept (a tie keeps the
+earlier or the later one: `dev_ties`); every `checkpoint_every` steps `last.safetensors`
+is rewritten, and `--resume` continues
 from it exactly (model, EMA, optimiser, step, carry, random state, data position).
 Metrics go to `metrics.jsonl`. Under torchrun the run is data-parallel (`distributed.py`):
 rank 0 evaluates and writes. A non-finite loss or gradient stops the run before anything is
@@ -251,7 +252,7 @@ class Trainer:
                 eval_start = time.perf_counter()
                 acc = self.evaluate_dev()
                 self._log({"step": self.step, "dev_accuracy": acc})
-                if acc > self.best_dev:
+                if acc > self.best_dev or (acc == self.best_dev and t.dev_ties == "later"):
                     self.best_dev = acc
                     self.save("best")
                 start += time.perf_counter() - eval_start  # wall time counts training only
