@@ -425,11 +425,18 @@ def test_extrap_quick_is_extrap_cpus_parity_cell_at_the_lrs_its_tuning_chose():
     assert chains.tasks[0].data["knobs"]["carry_chain"] == 0.5 and not chains.tune
     assert {m.name: m.train["lr"] for m in chains.models} == {
         t["model"]: t["chosen_lr"] for t in tuning if t["task"] == "long_addition" and t["model"] != "transformer"}
-    # the headline model at five seeds, the baselines at three; the committed run holds them all
-    assert {m.name: full.seeds_for(full.tasks[0], m) for m in full.models} == {
-        "looped": [0, 1, 2, 3, 4], "transformer": [0, 1, 2], "single-pass": [0, 1, 2], "untied": [0, 1, 2]}
+    # the headline model at ten seeds on parity and five on addition, the baselines at three; parity
+    # trains 1,000 steps and keeps the later of tied checkpoints; the committed run holds them all
+    parity, addition = full.tasks
+    assert {m.name: full.seeds_for(parity, m) for m in full.models} == {
+        "looped": list(range(10)), "transformer": [0, 1, 2], "single-pass": [0, 1, 2], "untied": [0, 1, 2]}
+    assert full.seeds_for(addition, full.models[0]) == [0, 1, 2, 3, 4]
+    assert (full.task_base(parity).train.steps, full.task_base(parity).train.dev_ties) == (1000, "later")
+    assert full.task_base(addition).train.dev_ties == "earlier"
     cells = json.loads(committed.read_text())["cells"]
-    assert sorted(c["seed"] for c in cells if c["model"] == "looped") == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    assert {t: sorted(c["seed"] for c in cells if c["model"] == "looped" and c["task"] == t)
+            for t in ("prefix_parity", "long_addition")} == {"prefix_parity": list(range(10)),
+                                                           "long_addition": [0, 1, 2, 3, 4]}
 
 
 def test_study_cells_score_the_training_examples_and_the_report_holds_them_apart(finished_study):

@@ -1,5 +1,6 @@
 """Training curves in TensorBoard (`-o train.log=tensorboard`), mirrored from metrics.jsonl."""
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -43,3 +44,5 @@ def test_a_study_cell_stays_finished_when_only_the_log_changes(tmp_path):
     assert same_run(cfg, apply_overrides(cfg, ["train.log=tensorboard"]))
     assert same_run(cfg.to_dict(), apply_overrides(cfg, ["train.log=tensorboard"]))  # as cell.json stores it
     assert not same_run(cfg, apply_overrides(cfg, ["train.steps=3"]))
+    # the name holds the study's: another study's identical cell is the same run (study --reuse)
+    assert same_run(cfg.to_dict(), replace(cfg, name="other-study/task/model/seed0"))

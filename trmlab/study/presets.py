@@ -322,10 +322,10 @@ def study_extrap_quick() -> StudyConfig:
 
 def study_extrap_cpu() -> StudyConfig:
     """Think longer, solve bigger, on 2 cores: prefix parity (4-16 bits -> 32, 64) and aligned long
-    addition (1-8 digits -> 16, 32), 1,000 questions per size; the looped recipe at five seeds (the
-    headline model: one of its first three seeds failed at 4x), the LM, the single pass and the FIR
-    stack at three, each model's lr tuned on seed 100 over {1e-3, 3e-3}. Measured: 217 min of
-    compute, about 130 min of wall time on 2 idle cores (results/extrap-cpu/README.md)."""
+    addition (1-8 digits -> 16, 32), 1,000 questions per size; the looped recipe (the headline
+    model) at ten seeds on parity and five on addition, the LM, the single pass and the FIR stack at
+    three, each model's lr tuned on seed 100 over {1e-3, 3e-3}. Measured: 255 min of compute,
+    about 130 min of wall time on 2 idle cores (results/extrap-cpu/README.md)."""
     study = _extrap_study("extrap-cpu", ["prefix_parity", "long_addition"], seeds=[0, 1, 2],
                           tune={"lr": [1e-3, 3e-3], "seed": 100}, ablations=False)
     next(m for m in study.models if m.name == "looped").seeds = {"prefix_parity": list(range(10)),

@@ -18,13 +18,15 @@ from ..config import RunConfig
 
 def same_run(done: dict | RunConfig, cfg: RunConfig) -> bool:
     """Whether a finished cell's run config is `cfg`, read back through RunConfig (a field added to
-    the code since keeps its default); train.log only says where the curves also go."""
+    the code since keeps its default). The run's name (it holds the study's) and train.log (where
+    the curves also go) change no number, so a study can take another study's cells."""
     done = RunConfig.from_dict(done) if isinstance(done, dict) else done
-    return _without_log(done) == _without_log(cfg)
+    return _what_trains(done) == _what_trains(cfg)
 
 
-def _without_log(cfg: RunConfig) -> dict:
+def _what_trains(cfg: RunConfig) -> dict:
     d = cfg.to_dict()
+    d.pop("name")
     d["train"].pop("log")
     return d
 
