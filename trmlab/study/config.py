@@ -229,7 +229,9 @@ class StudyConfig:
 
     def seeds_for(self, task: TaskSpec, spec: ModelSpec | None = None) -> list[int]:
         """The seeds a model trains on a task (without a model: the task's)."""
-        own = spec.seeds.get(task.id) if spec and isinstance(spec.seeds, dict) else spec and spec.seeds
+        own = spec.seeds if spec else []
+        if isinstance(own, dict):  # per task id
+            own = own.get(task.id, [])
         return list(own or task.seeds or self.seeds)
 
     def models_for(self, task: TaskSpec) -> list[ModelSpec]:

@@ -3,9 +3,9 @@
 Per step: learning rate from the schedule, the objective's loss under autocast,
 backward, gradient clipping, optimiser step, EMA update. Every `eval_every` steps
 the EMA model is scored on the dev split and the best checkpoint is kept (a tie keeps the
-earlier or the later one: `dev_ties`); every `checkpoint_every` steps `last.safetensors`
-is rewritten, and `--resume` continues
-from it exactly (model, EMA, optimiser, step, carry, random state, data position).
+earlier or the later one: `dev_ties`); every `checkpoint_every` steps `last.safetensors` is
+rewritten, and `--resume` continues from it exactly (model, EMA, optimiser, step, carry,
+random state, data position).
 Metrics go to `metrics.jsonl`. Under torchrun the run is data-parallel (`distributed.py`):
 rank 0 evaluates and writes. A non-finite loss or gradient stops the run before anything is
 saved (`train.nonfinite=stop`) or skips the step and counts it (`skip`).
