@@ -15,8 +15,14 @@ where, _, at = os.environ.get("STALL", "none:0").partition(":")
 
 
 def stall():
+    """Touch the flag and wait to be killed. Under torchrun the test kills the launcher's process
+    group, which the workers may not share: a worker whose parent is gone exits at once, as a
+    kill would (no cleanup), instead of sleeping on as an orphan."""
     open(os.environ["STALL_FLAG"], "w").close()
-    time.sleep(600)
+    parent, deadline = os.getppid(), time.monotonic() + 600
+    while os.getppid() == parent and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os._exit(1)
 
 
 def save_file(tensors, path, metadata):

@@ -103,10 +103,10 @@ def test_augment_is_checked_like_every_field():
             DataConfig(augment=bad)
 
 
-@pytest.mark.parametrize("name", ["arithmetic", "nary_addition", "prefix_parity", "long_addition"])
+@pytest.mark.parametrize("name", ["arithmetic", "nary_addition", "prefix_parity", "long_addition", "shell_game"])
 def test_augment_is_a_one_line_error_on_tasks_without_one(name):
     cfg = DataConfig(task=name, augment=True, n_train=4, n_dev=0, n_test=0, n_ood=0,
-                     answer_len=0 if name in ("prefix_parity", "long_addition") else 8)
+                     answer_len=0 if name in ("prefix_parity", "long_addition", "shell_game") else 8)
     with pytest.raises(ValueError, match=rf"data.augment=True: task '{name}' has no label-preserving"):
         load_splits(cfg)
 

@@ -39,11 +39,14 @@ def test_long_addition_answers_the_sum_column_by_column():
         assert ex.solution == f"{a}+{b}={a + b}"
 
 
+def chained(ex) -> bool:
+    """A sum whose carry crosses every column: each sum digit after the first is 0 (9 + the
+    carry) and the extra leading digit is 1."""
+    return ex.answer[3::3] == "0" * (ex.difficulty - 1) + "1"
+
+
 def test_long_addition_carry_chains_carry_through_every_column():
-    """With carry_chain=1 every sum carries out of the first column and through all the others:
-    each sum digit after the first is 0 (9 + the carry) and the extra leading digit is 1."""
-    def chained(ex):
-        return ex.answer[3::3] == "0" * (ex.difficulty - 1) + "1"
+    """With carry_chain=1 every sum carries out of the first column and through all the others."""
     for ex in make_task("long_addition", train_difficulty=(2, 12), carry_chain=1.0).examples("train", 200, seed=5):
         a, b = ex.solution.split("=")[0].split("+")
         assert chained(ex) and len(a) == len(b) == ex.difficulty
@@ -52,8 +55,37 @@ def test_long_addition_carry_chains_carry_through_every_column():
     assert 0.4 < sum(map(chained, half)) / len(half) < 0.6  # random sums almost never chain this far
     with pytest.raises(ValueError, match="carry_chain"):
         make_task("long_addition", carry_chain=1.5)
+    with pytest.raises(ValueError, match="test_carry_chain"):
+        make_task("long_addition", test_carry_chain=-0.1)
 
-@pytest.mark.parametrize("task", ["prefix_parity", "long_addition"])
+
+def test_long_addition_can_test_on_long_carries_only():
+    """test_carry_chain sets the test and OOD splits' fraction apart from training's: mixed sums
+    in train and dev, only chained ones in test and OOD; unset, every split uses carry_chain."""
+    task = make_task("long_addition", train_difficulty=(4, 8), ood_difficulty=(12, 12),
+                     carry_chain=0.5, test_carry_chain=1.0)
+    rate = {s: sum(map(chained, task.examples(s, 300))) / 300 for s in ("train", "dev", "test", "ood")}
+    assert 0.4 < rate["train"] < 0.6 and 0.4 < rate["dev"] < 0.6 and rate["test"] == rate["ood"] == 1.0
+    same = make_task("long_addition", train_difficulty=(4, 8), carry_chain=0.5)
+    assert 0.4 < sum(map(chained, same.examples("test", 300))) / 300 < 0.6
+    assert task.examples("train", 50) == same.examples("train", 50)  # training data unchanged by the knob
+
+
+def test_shell_game_tracks_the_ball_through_every_swap():
+    """Read back independently: swap the cups' contents move by move and look where the ball is."""
+    for ex in make_task("shell_game", train_difficulty=(1, 12)).examples("train", 300, seed=7):
+        moves = ex.question.split(",")
+        cups = {"A": True, "B": False, "C": False}
+        assert len(moves) == ex.difficulty and len(ex.answer) == len(ex.question)
+        assert set(ex.answer[1::3] + ex.answer[2::3]) <= {"_"}
+        for move, answer in zip(moves, ex.answer[0::3]):
+            x, y = move
+            assert x != y and {x, y} <= set(cups)
+            cups[x], cups[y] = cups[y], cups[x]
+            assert cups[answer]
+
+
+@pytest.mark.parametrize("task", ["prefix_parity", "long_addition", "shell_game"])
 def test_size_splits_are_disjoint_and_ood_is_longer(task):
     t = make_task(task)
     splits = {s: {normalize_question(e.question) for e in t.examples(s, 300 if s == "train" else 100)}
@@ -239,14 +271,16 @@ def test_think_until_settled_stops_where_the_answer_stops_changing():
     assert all(len(set(answers[i - 2:i + 1])) > 1 for i in range(2, k - 1))  # it did not settle earlier
 
 
+@pytest.mark.parametrize("task", ["prefix_parity", "shell_game"])
 @pytest.mark.parametrize("layout", ["in-place", "lm"])
-def test_in_place_answers_never_reach_a_prediction(layout):
+def test_in_place_answers_never_reach_a_prediction(layout, task):
     """The leakage check for the new answer format: scrambling every label of a batch (in place,
     or written after the question by the LM) changes no prediction, at any iteration."""
     from trmlab.model.config import TransformerConfig
     answer_len = 0 if layout == "in-place" else 25
-    tok, splits = load_splits(DataConfig(task="prefix_parity", answer_len=answer_len, n_train=32, n_dev=32,
-                                         n_test=0, n_ood=0, knobs={"train_difficulty": [4, 20]}))
+    knobs = {"train_difficulty": [4, 20] if task == "prefix_parity" else [1, 8]}
+    tok, splits = load_splits(DataConfig(task=task, answer_len=answer_len, n_train=32, n_dev=32,
+                                         n_test=0, n_ood=0, knobs=knobs))
     torch.manual_seed(0)
     cfg = (tiny_reasoner_config(answer_len=0, recursion="looped", loops_per_token=0.5, window=1, n_registers=1)
            if layout == "in-place" else TransformerConfig(d_model=32, n_layers=1, n_heads=2, answer_len=25, window=4))

@@ -233,28 +233,30 @@ def study_smoke() -> StudyConfig:
 # Think longer, solve bigger: tasks whose size is the difficulty and whose rule is the same at
 # every size, answered in place; trained on sizes up to D, tested at 2D and 4D.
 
-EXTRAP_TASKS = {  # task: (trained sizes, 2D, 4D, question tokens at 4D, window, loops per token, steps)
+EXTRAP_TASKS = {  # task: (trained sizes, 2D, 4D, window, loops per token)
     # Prefix parity: window 1 reaches 4 positions per iteration (2 calls of 2 layers): T = n/2.
-    "prefix_parity": ((4, 16), 32, 64, 64, 1, 0.5, 1000),
+    "prefix_parity": ((4, 16), 32, 64, 1, 0.5),
     # Long addition: 3n + 2 tokens for n digits, T = n + 1 (Fan et al.'s count for addition).
-    "long_addition": ((1, 8), 16, 32, 98, 2, 1 / 3, 800),
+    "long_addition": ((1, 8), 16, 32, 2, 1 / 3),
 }
-# Parity's in-distribution dev reaches 1.000 early, so a strict "best dev" tests the first checkpoint
-# that got there: in the first extrap-cpu run that was step 250 (or 125) of 500, and three of five
-# seeds failed at 4x; the same seeds' checkpoints after 1,000 steps were exact there
-# (results/extrap-cpu/last-checkpoint/). So parity trains 1,000 steps and a dev tie keeps the later
-# checkpoint, for every model. Addition's cells stand as first run (800 steps, ties kept earlier).
-EXTRAP_DEV_TIES = {"prefix_parity": "later"}
+QUESTION_TOKENS = {"prefix_parity": lambda n: n, "long_addition": lambda n: 3 * n + 2}  # at n bits / digits
+# 1,000 steps on parity, and a dev tie keeps the later checkpoint: in-distribution dev reaches 1.000
+# early, and a strict "best dev" tested the first checkpoint that got there, step 250 (or 125) of 500
+# in the first extrap-cpu run, where three of five seeds failed at 4x; the same seeds' checkpoints
+# after 1,000 steps were exact there (results/extrap-cpu/last-checkpoint/). Addition stands as first
+# run: 800 steps, ties kept earlier (its rerun with long carries: results/extrap-cpu/chained-training/).
+EXTRAP_TRAIN = {"prefix_parity": {"steps": 1000, "eval_every": 250, "checkpoint_every": 250, "dev_ties": "later"},
+                "long_addition": {"steps": 800, "eval_every": 200, "checkpoint_every": 200}}
 
 
 def _extrap_task(task: str, n_eval: int, ood_steps: int) -> TaskSpec:
     """One extrapolation task: trained on its small sizes, `n_eval` questions each at test (ID),
     2D (the OOD split) and 4D (eval set "4x"), the OOD sizes evaluated to `ood_steps` iterations."""
-    train, twice, four, longest, window, loops, steps = EXTRAP_TASKS[task]
-    return TaskSpec(task, data={"task": task, "knobs": {"train_difficulty": list(train), "ood_difficulty": [twice, twice]},
-                                "n_test": n_eval, "n_ood": n_eval, "max_question_len": longest},
-                    train={"steps": steps, "eval_every": steps // 4, "checkpoint_every": steps // 4,
-                           **({"dev_ties": EXTRAP_DEV_TIES[task]} if task in EXTRAP_DEV_TIES else {})},
+    train, twice, four, window, loops = EXTRAP_TASKS[task]
+    knobs = {"train_difficulty": list(train), "ood_difficulty": [twice, twice]}
+    return TaskSpec(task, data={"task": task, "knobs": knobs, "n_test": n_eval, "n_ood": n_eval,
+                                "max_question_len": QUESTION_TOKENS[task](four)},
+                    train=dict(EXTRAP_TRAIN[task]),
                     model={"window": window, "loops_per_token": loops, "n_sup": fir_calls(task) // 2},
                     eval_sets={"4x": {"knobs": {"ood_difficulty": [four, four]}, "split": "ood", "n": n_eval,
                                       "steps": ood_steps}})
@@ -262,9 +264,8 @@ def _extrap_task(task: str, n_eval: int, ood_steps: int) -> TaskSpec:
 
 def fir_calls(task: str) -> int:
     """Network calls of the looped recipe at the task's largest trained size: T(n) iterations of 2."""
-    (_, top), loops = EXTRAP_TASKS[task][0], EXTRAP_TASKS[task][5]
-    tokens = top if task == "prefix_parity" else 3 * top + 2
-    return 2 * math.ceil(loops * tokens)
+    (_, top), loops = EXTRAP_TASKS[task][0], EXTRAP_TASKS[task][4]
+    return 2 * math.ceil(loops * QUESTION_TOKENS[task](top))
 
 
 def _extrap_models(fir: int, ablations: bool) -> list[ModelSpec]:
@@ -330,26 +331,6 @@ def study_extrap_cpu() -> StudyConfig:
                           tune={"lr": [1e-3, 3e-3], "seed": 100}, ablations=False)
     next(m for m in study.models if m.name == "looped").seeds = {"prefix_parity": list(range(10)),
                                                                  "long_addition": [0, 1, 2, 3, 4]}
-    return study
-
-
-# The learning rates extrap-cpu's tuning chose on long addition.
-EXTRAP_ADDITION_LRS = {"looped": 3e-3, "transformer": 3e-3, "single-pass": 3e-3, "untied": 3e-3}
-
-
-def study_extrap_chains() -> StudyConfig:
-    """Long addition where carries must travel: half of every split's sums carry from the first
-    column through every other (`carry_chain = 0.5`; random sums rarely carry more than a few
-    columns, which a fixed-depth stack can reach). The looped recipe, the single pass and the FIR
-    stack, at the lrs extrap-cpu's tuning chose on addition (`EXTRAP_ADDITION_LRS`), three seeds,
-    500 questions per evaluated size."""
-    study = _extrap_study("extrap-chains", ["long_addition"], seeds=[0, 1, 2], tune={}, ablations=False)
-    task = study.tasks[0]
-    task.data = {**task.data, "knobs": {**task.data["knobs"], "carry_chain": 0.5}, "n_test": 500, "n_ood": 500}
-    task.eval_sets["4x"]["n"] = 500
-    study.models = [m for m in study.models if m.name != "transformer"]  # 0 beyond its trained sizes
-    for m in study.models:
-        m.train = {**m.train, "lr": EXTRAP_ADDITION_LRS[m.name]}
     return study
 
 
@@ -611,7 +592,7 @@ STUDY_PRESETS = {"cpu-quick": study_cpu_quick, "cpu": study_cpu, "stall": study_
                  "maze-cpu": study_maze_cpu, "maze-paper": study_maze_paper,
                  "arc-paper": study_arc_paper, "arc-smoke": study_arc_smoke,
                  "extrap-quick": study_extrap_quick, "extrap-cpu": study_extrap_cpu,
-                 "extrap-ablations": study_extrap_ablations, "extrap-chains": study_extrap_chains, "data-quick": study_data_quick, "data-cpu": study_data_cpu,
+                 "extrap-ablations": study_extrap_ablations, "data-quick": study_data_quick, "data-cpu": study_data_cpu,
                  "data-paper": study_data_paper}
 
 

@@ -19,14 +19,16 @@ than any trained on. Random operands rarely carry far (a carry survives a column
 probability about 0.1), so a model that looks a few columns back gets most long sums right;
 the knob `carry_chain` makes that fraction of the questions carry from the first column
 through every column (first column's digits sum to 10 or more, every later one to 9), the
-sums that only a rule which carries arbitrarily far can get right. The transformer LM writes the sum's digits (reversed, n + 1 of them)
+sums that only a rule which carries arbitrarily far can get right; `test_carry_chain` sets the
+fraction for the test and OOD splits apart from training's (train and dev), so a model can
+learn from mixed sums and be tested on long carries only. The transformer LM writes the sum's digits (reversed, n + 1 of them)
 after the question. McLeish et al. (2024) gave digits their place within the number as a
 position; here local attention (`model.window`) and relative positions do that job.
 """
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..base import Example, ProceduralTask, register
 
@@ -65,16 +67,24 @@ def chained_operands(rng: random.Random, n: int) -> tuple[int, int]:
 @dataclass
 class LongAddition(ProceduralTask):
     """Aligned long addition. Knobs: operand-digit ranges (difficulty = digits) and the
-    fraction of questions whose carry crosses every column (`carry_chain`, 0 to 1)."""
+    fraction of questions whose carry crosses every column (`carry_chain`, 0 to 1; for the test
+    and OOD splits `test_carry_chain` when it is set)."""
 
     train_difficulty: tuple[int, int] = (1, 8)
     ood_difficulty: tuple[int, int] = (16, 16)
     carry_chain: float = 0.0
+    test_carry_chain: float | None = None
 
     def __post_init__(self):
-        if not 0 <= self.carry_chain <= 1:
-            raise ValueError(f"long_addition: carry_chain is a fraction of the questions, 0 to 1, "
-                             f"not {self.carry_chain!r}")
+        for knob in ("carry_chain", "test_carry_chain"):
+            value = getattr(self, knob)
+            if value is not None and not 0 <= value <= 1:
+                raise ValueError(f"long_addition: {knob} is a fraction of the questions, 0 to 1, not {value!r}")
+
+    def examples(self, split: str, n: int, seed: int = 0) -> list[Example]:
+        if self.test_carry_chain is None or split in ("train", "dev"):
+            return super().examples(split, n, seed)
+        return replace(self, carry_chain=self.test_carry_chain, test_carry_chain=None).examples(split, n, seed)
 
     in_place = True
     alphabet = "0123456789" + FILLER + SEPARATOR
