@@ -18,11 +18,11 @@ operands' digits (both drawn with exactly n digits); the OOD split asks for more
 than any trained on. Random operands rarely carry far (a carry survives a column with
 probability about 0.1), so a model that looks a few columns back gets most long sums right;
 the knob `carry_chain` makes that fraction of the questions carry from the first column
-through every column (first column's digits sum to 10 or more, every later one to 9), the
-sums that only a rule which carries arbitrarily far can get right; `test_carry_chain` sets the
-fraction for the test and OOD splits apart from training's (train and dev), so a model can
-learn from mixed sums and be tested on long carries only. The transformer LM writes the sum's digits (reversed, n + 1 of them)
-after the question. McLeish et al. (2024) gave digits their place within the number as a
+through every column (first column's digits sum to 10 or more, every later one to 9).
+`test_carry_chain` sets the fraction for the test and OOD splits apart from training's (train
+and dev). Beware: a model trained on chained sums learns that every run of 9-columns carries,
+which passes a chained test without carrying (results/extrap-cpu/chained-training/). The
+transformer LM writes the sum's digits (reversed, n + 1 of them) after the question. McLeish et al. (2024) gave digits their place within the number as a
 position; here local attention (`model.window`) and relative positions do that job.
 """
 from __future__ import annotations
