@@ -230,6 +230,21 @@ def test_study_json_round_trip_and_errors(tmp_path):
     assert main(["study", str(bad), "--out", str(tmp_path)]) == 2
 
 
+def test_study_command_runs_some_tasks_and_its_steps_reach_every_cell(tmp_path, monkeypatch, capsys):
+    """--tasks keeps only the named tasks (an unknown one is a one-line error); --steps replaces the
+    steps a task or a model sets for itself too, not only the base's."""
+    import trmlab.study
+    seen = []
+    monkeypatch.setattr(trmlab.study, "run_study", lambda study, *a, **k: seen.append(study) or {"cells": [], "compute_s": 0})
+    assert main(["study", "extrap-cpu", "--out", str(tmp_path), "--tasks", "shell_game,prefix_parity", "--steps", "7"]) == 0
+    study = seen[-1]
+    assert [t.id for t in study.tasks] == ["prefix_parity", "shell_game"]
+    assert {study.run_config(t, m, 0).train.steps for t in study.tasks for m in study.models} == {7}
+    assert main(["study", "extrap-cpu", "--out", str(tmp_path), "--tasks", "sudoku"]) == 2
+    assert "has no task sudoku; its tasks: prefix_parity, long_addition, shell_game" in capsys.readouterr().err
+    assert len(seen) == 1
+
+
 def test_real_data_task_is_skipped_without_a_data_folder(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("TRMLAB_DATA_DIR", raising=False)
     study = tiny_study(["reasoner"])
@@ -332,7 +347,8 @@ def test_tuning_config_round_trip_and_errors(tmp_path):
                         ({"lr": [1e-3, 1e-3], "seed": 100}, "repeats"), ({"lr": [1e-3]}, "integer tuning seed"),
                         ({"lr": [1e-3], "seed": 0}, "tuning seed 0 is also a study seed"),
                         ({"lr": [1e-3], "seed": 100, "warmup": [2]}, "tune has no field warmup"),
-                        ({"lr": [1e-3], "seed": 100, "extend": -1}, "extend must be a whole number")]:
+                        ({"lr": [1e-3], "seed": 100, "extend": -1}, "extend must be a whole number"),
+                        ({"lr": [1e-3], "seed": 100, "steps": 0}, "steps must be a whole number")]:
         with pytest.raises(ValueError, match=error):
             StudyConfig.from_dict({**d, "tune": tune})
     with pytest.raises(ValueError, match="lr_grid: learning rates must be positive"):
@@ -343,6 +359,24 @@ def test_tuning_config_round_trip_and_errors(tmp_path):
     with pytest.raises(ValueError, match="also a study seed"):
         run_study(study, tmp_path, jobs=1, progress=False)
     assert not (tmp_path / "smoke").exists()
+
+
+def test_tuning_steps_shorten_only_the_tuning_cells_of_longer_tasks(tmp_path):
+    """tune.steps caps the tuning horizon (evaluations and checkpoints within it); the study seeds
+    train the task's full steps, and a task already that short tunes exactly as without the field."""
+    study = tiny_study(["single-pass", "reasoner"])  # smoke trains 8 steps, evaluating every 4
+    study.tune = {"lr": [1e-3, 3e-3], "seed": 100}
+    vocab = {"arithmetic": 600}
+    plain = plan_tuning_cells(study, tmp_path, study.tasks, vocab)
+    study.tune["steps"] = 8
+    assert [c.cfg for c in plan_tuning_cells(study, tmp_path, study.tasks, vocab)] == [c.cfg for c in plain]
+    study.tune["steps"] = 3
+    short = plan_tuning_cells(study, tmp_path, study.tasks, vocab)
+    assert {(c.cfg.train.steps, c.cfg.train.eval_every, c.cfg.train.checkpoint_every) for c in short} == {(3, 3, 3)}
+    assert [replace(c.cfg, train=replace(c.cfg.train, steps=8, eval_every=4, checkpoint_every=4)) for c in short] \
+        == [c.cfg for c in plain]  # nothing else changes
+    cells = plan_cells(study, tmp_path, study.tasks, vocab, {("arithmetic", m): 3e-3 for m in ("single-pass", "reasoner")})
+    assert {c.cfg.train.steps for c in cells} == {8}
 
 
 def test_schemes_run_in_a_grid_study(tmp_path):
@@ -420,19 +454,21 @@ def test_extrap_quick_is_extrap_cpus_parity_cell_at_the_lrs_its_tuning_chose():
     committed = Path(__file__).parents[1] / "results" / "extrap-cpu" / "results.json"
     tuning = json.loads(committed.read_text())["tuning"]
     assert {t["model"]: t["chosen_lr"] for t in tuning if t["task"] == "prefix_parity"} == EXTRAP_CPU_LRS
-    # the headline model at ten seeds on parity and five on addition, the baselines at three; parity
-    # trains 1,000 steps and keeps the later of tied checkpoints; the committed run holds them all
-    parity, addition = full.tasks
+    # the headline model at ten seeds on parity and five on addition and the shell game, the baselines
+    # at three; parity trains 1,000 steps, the shell game 3,000, both keeping the later of tied
+    # checkpoints; every model tunes at most 1,000 steps; the committed run holds them all
+    parity, addition, shell = full.tasks
     assert {m.name: full.seeds_for(parity, m) for m in full.models} == {
         "looped": list(range(10)), "transformer": [0, 1, 2], "single-pass": [0, 1, 2], "untied": [0, 1, 2]}
-    assert full.seeds_for(addition, full.models[0]) == [0, 1, 2, 3, 4]
-    assert (full.task_base(parity).train.steps, full.task_base(parity).train.dev_ties) == (1000, "later")
-    assert (full.task_base(addition).train.steps, full.task_base(addition).train.dev_ties) == (800, "earlier")
+    assert full.seeds_for(addition, full.models[0]) == full.seeds_for(shell, full.models[0]) == [0, 1, 2, 3, 4]
+    assert [(full.task_base(t).train.steps, full.task_base(t).train.dev_ties) for t in full.tasks] == [
+        (1000, "later"), (800, "earlier"), (3000, "later")]
+    assert {full.tune_config(shell, m, 1e-3).train.steps for m in full.models} == {1000}
     assert full.to_dict() == json.loads((committed.parent / "study.json").read_text())  # the committed run's preset
     cells = json.loads(committed.read_text())["cells"]
     assert {t: sorted(c["seed"] for c in cells if c["model"] == "looped" and c["task"] == t)
-            for t in ("prefix_parity", "long_addition")} == {"prefix_parity": list(range(10)),
-                                                           "long_addition": [0, 1, 2, 3, 4]}
+            for t in ("prefix_parity", "long_addition", "shell_game")} == {
+        "prefix_parity": list(range(10)), "long_addition": [0, 1, 2, 3, 4], "shell_game": [0, 1, 2, 3, 4]}
 
 
 def test_study_cells_score_the_training_examples_and_the_report_holds_them_apart(finished_study):

@@ -241,6 +241,11 @@ def test_study_report_learning_rate_tuning(tmp_path):
     headline = text.split("### Headline")[1].split("###")[0]
     assert "| `reasoner` | 0.001 |" in headline and "| `transformer` | 0.003 |" in headline
     assert "(2.0 min of it learning-rate tuning)" in text
+    assert "The tuning runs trained" not in text  # the same horizon as the study seeds (or none recorded)
+    for r in results["tuning"]:
+        r["steps"] = 100  # tune.steps: shorter than the seeds' 300
+    section = write_study_report(results, tmp_path).read_text().split("### Learning-rate tuning")[1].split("###")[0]
+    assert "The tuning runs trained 100 steps each" in section and "the study seeds train 300 at the chosen lr" in section
 
 
 def test_study_report_accuracy_vs_training_set_size(tmp_path):

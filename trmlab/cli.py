@@ -94,8 +94,19 @@ def cmd_study(args) -> int:
         study.seeds = [int(s) for s in args.seeds.split(",")]
         study.tasks = [replace(t, seeds=[]) for t in study.tasks]  # every task and model at these seeds
         study.models = [replace(m, seeds=[]) for m in study.models]
-    if args.steps:
+    if args.tasks:
+        wanted = args.tasks.split(",")
+        unknown = [t for t in wanted if t not in {task.id for task in study.tasks}]
+        if unknown:
+            raise ValueError(f"study {study.name!r} has no task {', '.join(unknown)}; "
+                             f"its tasks: {', '.join(t.id for t in study.tasks)}")
+        study.tasks = [t for t in study.tasks if t.id in wanted]
+    if args.steps:  # every cell, where a task or a model sets its own steps too
         study.base.train.steps = args.steps
+        study.tasks = [replace(t, train={**t.train, "steps": args.steps}) if "steps" in t.train else t
+                       for t in study.tasks]
+        study.models = [replace(m, train={**m.train, "steps": args.steps}) if "steps" in m.train else m
+                        for m in study.models]
     if args.log:
         study.base.train.log = args.log
     results = run_study(study, args.out, jobs=args.jobs, data_dir=args.data_dir,
@@ -263,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "without one, real-data tasks are skipped")
     p.add_argument("--seeds", help="comma-separated training seeds instead of the study's (every task's "
                                    "and model's), e.g. 0,1,2")
+    p.add_argument("--tasks", help="comma-separated task ids: only these of the study's tasks (the cells of "
+                   "the others are untouched; a later run of the whole study reuses these), e.g. shell_game")
     p.add_argument("--reuse", metavar="RESULTS_JSON", help="an earlier run's results.json: its cells that the "
                    "study would train the same way are put back, and only the rest are trained")
     p.add_argument("--steps", type=_count, default=0, help="optimiser steps per cell instead of the study's")

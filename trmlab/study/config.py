@@ -31,6 +31,9 @@ optimum at the grid's edge is not taken for the optimum; the same rule for every
 of its lr grid (the lr grid extended per weight decay), and trains at the (lr, weight decay) pair
 with the best dev accuracy; ties go to the smaller lr, then the smaller weight decay. Without it
 the weight decay is the base's (or the model's own `train`), and nothing changes.
+`tune["steps"] = k`: the tuning cells train at most k steps (a shorter horizon, with its own full lr
+schedule, the same for every model); the chosen lr then trains the task's full steps. Where a task
+trains k steps or fewer its tuning cells are exactly those without the field.
 `TaskSpec.tune_with = "<task id>"`: the task trains at the choices tuned on that other task (a
 family of tasks that differ only in training-set size, tuned once at one size); every model gets
 the same reuse, so the effort stays equal. `TaskSpec.seeds` runs one task at its own seeds (more
@@ -162,10 +165,13 @@ class StudyConfig:
 
     def check_tune(self) -> None:
         """Errors in the tune block; run again before a study runs (`--seeds` changes the seeds)."""
-        unknown = set(self.tune) - {"lr", "seed", "extend", "weight_decay"}
+        unknown = set(self.tune) - {"lr", "seed", "extend", "weight_decay", "steps"}
         if unknown:
             raise ValueError(f"study {self.name!r}: tune has no field {', '.join(sorted(unknown))}; "
-                             "fields: lr, seed, extend, weight_decay")
+                             "fields: lr, seed, extend, weight_decay, steps")
+        steps = self.tune.get("steps", 1)
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+            raise ValueError(f"study {self.name!r}: tune.steps must be a whole number >= 1, got {steps!r}")
         if "lr" in self.tune:
             check_lr_grid(self.tune["lr"], f"study {self.name!r}: tune.lr")
         if "weight_decay" in self.tune:
@@ -271,8 +277,14 @@ class StudyConfig:
         return replace(base, model=replace(m, **spec.overrides))
 
     def tune_config(self, task: TaskSpec, spec: ModelSpec, lr: float, weight_decay: float | None = None) -> RunConfig:
-        """A tuning cell's run config: the model at one grid point, on the tuning seed."""
+        """A tuning cell's run config: the model at one grid point, on the tuning seed, for at most
+        `tune.steps` steps (its evaluations and checkpoints at most that far apart)."""
         cfg = self.run_config(task, spec, self.tune["seed"], lr, weight_decay)
+        horizon = self.tune.get("steps", cfg.train.steps)
+        if horizon < cfg.train.steps:
+            t = cfg.train
+            cfg = replace(cfg, train=replace(t, steps=horizon, eval_every=min(t.eval_every, horizon),
+                                             checkpoint_every=min(t.checkpoint_every, horizon)))
         return replace(cfg, name=f"{self.name}/{task.id}/{spec.name}/tune/{lr_tag(lr, weight_decay)}")
 
 

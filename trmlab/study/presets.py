@@ -9,7 +9,8 @@ three seeds. A JSON file with the same fields (`trmlab study my.json`) runs any 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from ..config import PRESETS, DataConfig, RunConfig, TrainConfig
 from ..model.config import ReasonerConfig
@@ -233,39 +234,55 @@ def study_smoke() -> StudyConfig:
 # Think longer, solve bigger: tasks whose size is the difficulty and whose rule is the same at
 # every size, answered in place; trained on sizes up to D, tested at 2D and 4D.
 
-EXTRAP_TASKS = {  # task: (trained sizes, 2D, 4D, window, loops per token)
-    # Prefix parity: window 1 reaches 4 positions per iteration (2 calls of 2 layers): T = n/2.
-    "prefix_parity": ((4, 16), 32, 64, 1, 0.5),
-    # Long addition: 3n + 2 tokens for n digits, T = n + 1 (Fan et al.'s count for addition).
-    "long_addition": ((1, 8), 16, 32, 2, 1 / 3),
-}
-QUESTION_TOKENS = {"prefix_parity": lambda n: n, "long_addition": lambda n: 3 * n + 2}  # at n bits / digits
+@dataclass(frozen=True)
+class ExtrapTask:
+    """How one extrapolation task is trained and tested."""
+    trained: tuple[int, int]  # the sizes trained on
+    twice: int  # 2D: the OOD split
+    four: int  # 4D: eval set "4x"
+    window: int  # attention reaches |i - j| <= window
+    loops_per_token: float  # T(n) = ceil(loops_per_token * question tokens)
+    tokens: Callable[[int], int]  # question tokens at size n
+    train: dict  # TrainConfig fields for every model
+
+
 # 1,000 steps on parity, and a dev tie keeps the later checkpoint: in-distribution dev reaches 1.000
 # early, and a strict "best dev" tested the first checkpoint that got there, step 250 (or 125) of 500
 # in the first extrap-cpu run, where three of five seeds failed at 4x; the same seeds' checkpoints
 # after 1,000 steps were exact there (results/extrap-cpu/last-checkpoint/). Addition stands as first
 # run: 800 steps, ties kept earlier (its rerun with long carries: results/extrap-cpu/chained-training/).
-EXTRAP_TRAIN = {"prefix_parity": {"steps": 1000, "eval_every": 250, "checkpoint_every": 250, "dev_ties": "later"},
-                "long_addition": {"steps": 800, "eval_every": 200, "checkpoint_every": 200}}
+# The shell game trains 3,000 steps: after 1,000 the loop was exact in distribution but not yet
+# stable past it (results/extrap-cpu/shell-pilot/).
+EXTRAP_TASKS = {
+    # Prefix parity: window 1 reaches 4 positions per iteration (2 calls of 2 layers): T = n/2.
+    "prefix_parity": ExtrapTask((4, 16), 32, 64, window=1, loops_per_token=0.5, tokens=lambda n: n,
+                                train={"steps": 1000, "eval_every": 250, "checkpoint_every": 250, "dev_ties": "later"}),
+    # Long addition: 3n + 2 tokens for n digits, T = n + 1 (Fan et al.'s count for addition).
+    "long_addition": ExtrapTask((1, 8), 16, 32, window=2, loops_per_token=1 / 3, tokens=lambda n: 3 * n + 2,
+                                train={"steps": 800, "eval_every": 200, "checkpoint_every": 200}),
+    # The shell game: 3n - 1 tokens for n moves, T = n (one move per iteration).
+    "shell_game": ExtrapTask((1, 8), 16, 32, window=2, loops_per_token=1 / 3, tokens=lambda n: 3 * n - 1,
+                             train={"steps": 3000, "eval_every": 500, "checkpoint_every": 500, "dev_ties": "later"}),
+}
 
 
 def _extrap_task(task: str, n_eval: int, ood_steps: int) -> TaskSpec:
     """One extrapolation task: trained on its small sizes, `n_eval` questions each at test (ID),
     2D (the OOD split) and 4D (eval set "4x"), the OOD sizes evaluated to `ood_steps` iterations."""
-    train, twice, four, window, loops = EXTRAP_TASKS[task]
-    knobs = {"train_difficulty": list(train), "ood_difficulty": [twice, twice]}
+    t = EXTRAP_TASKS[task]
+    knobs = {"train_difficulty": list(t.trained), "ood_difficulty": [t.twice, t.twice]}
     return TaskSpec(task, data={"task": task, "knobs": knobs, "n_test": n_eval, "n_ood": n_eval,
-                                "max_question_len": QUESTION_TOKENS[task](four)},
-                    train=dict(EXTRAP_TRAIN[task]),
-                    model={"window": window, "loops_per_token": loops, "n_sup": fir_calls(task) // 2},
-                    eval_sets={"4x": {"knobs": {"ood_difficulty": [four, four]}, "split": "ood", "n": n_eval,
+                                "max_question_len": t.tokens(t.four)},
+                    train=dict(t.train),
+                    model={"window": t.window, "loops_per_token": t.loops_per_token, "n_sup": fir_calls(task) // 2},
+                    eval_sets={"4x": {"knobs": {"ood_difficulty": [t.four, t.four]}, "split": "ood", "n": n_eval,
                                       "steps": ood_steps}})
 
 
 def fir_calls(task: str) -> int:
     """Network calls of the looped recipe at the task's largest trained size: T(n) iterations of 2."""
-    (_, top), loops = EXTRAP_TASKS[task][0], EXTRAP_TASKS[task][4]
-    return 2 * math.ceil(loops * QUESTION_TOKENS[task](top))
+    t = EXTRAP_TASKS[task]
+    return 2 * math.ceil(t.loops_per_token * t.tokens(t.trained[1]))
 
 
 def _extrap_models(fir: int, ablations: bool) -> list[ModelSpec]:
@@ -274,7 +291,7 @@ def _extrap_models(fir: int, ablations: bool) -> list[ModelSpec]:
     (full causal attention, RoPE), the single pass (full attention: with the window it could not
     even see across the trained sizes) and the untied stack at the trained depth with the same
     window (`fir` networks: the FIR model, as deep as the looped network's unrolled forward at the
-    largest trained size of either task). Ablations remove one ingredient each: recall, the
+    largest trained size of any of the study's tasks). Ablations remove one ingredient each: recall, the
     incremental loss, the per-row count (a fixed N_sup, the trained-depth count), the window."""
     models = [ModelSpec("looped", label="looped: T(n) from the length, incremental loss, recall, local attention"),
               ModelSpec("transformer", kind="transformer", overrides={"window": 0},
@@ -322,15 +339,18 @@ def study_extrap_quick() -> StudyConfig:
 
 
 def study_extrap_cpu() -> StudyConfig:
-    """Think longer, solve bigger, on 2 cores: prefix parity (4-16 bits -> 32, 64) and aligned long
-    addition (1-8 digits -> 16, 32), 1,000 questions per size; the looped recipe (the headline
-    model) at ten seeds on parity and five on addition, the LM, the single pass and the FIR stack at
-    three, each model's lr tuned on seed 100 over {1e-3, 3e-3}. Measured: 255 min of compute,
-    about 130 min of wall time on 2 idle cores (results/extrap-cpu/README.md)."""
-    study = _extrap_study("extrap-cpu", ["prefix_parity", "long_addition"], seeds=[0, 1, 2],
-                          tune={"lr": [1e-3, 3e-3], "seed": 100}, ablations=False)
+    """Think longer, solve bigger, on 2 cores: prefix parity (4-16 bits -> 32, 64), aligned long
+    addition (1-8 digits -> 16, 32) and the shell game (1-8 moves -> 16, 32), 1,000 questions per
+    size; the looped recipe (the headline model) at ten seeds on parity and five on the others, the
+    LM, the single pass and the FIR stack at three, each model's lr tuned on seed 100 over
+    {1e-3, 3e-3}, at most 1,000 steps (the shell game's 3,000-step runs tune at 1,000, the same
+    horizon for every model). Measured on 2 idle cores: parity and addition about 130 min of wall
+    time, the shell game about 130 more (results/extrap-cpu/README.md)."""
+    study = _extrap_study("extrap-cpu", ["prefix_parity", "long_addition", "shell_game"], seeds=[0, 1, 2],
+                          tune={"lr": [1e-3, 3e-3], "seed": 100, "steps": 1000}, ablations=False)
     next(m for m in study.models if m.name == "looped").seeds = {"prefix_parity": list(range(10)),
-                                                                 "long_addition": [0, 1, 2, 3, 4]}
+                                                                 "long_addition": [0, 1, 2, 3, 4],
+                                                                 "shell_game": [0, 1, 2, 3, 4]}
     return study
 
 

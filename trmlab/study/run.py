@@ -154,7 +154,7 @@ def pick_lr(dev: dict) -> float | tuple:
 
 
 def tuning_results(study: StudyConfig, cells: list[Cell]) -> list[dict]:
-    """Per (task, tuned model): the tuning seed, each grid lr's best dev accuracy during training
+    """Per (task, tuned model): the tuning seed and steps, each grid lr's best dev accuracy during training
     (None until its cell finishes), the chosen lr (None until every grid point has finished) and
     the compute spent on it."""
     by_model: dict[tuple, dict] = {}
@@ -162,7 +162,8 @@ def tuning_results(study: StudyConfig, cells: list[Cell]) -> list[dict]:
         done = json.loads((c.run_dir / "cell.json").read_text()) if _finished(c) else None
         if done is not None and done["best_dev"] < 0:  # the trainer's start value: never evaluated
             raise ValueError(f"{c.run_dir}: no dev accuracy; tuning needs a dev split (data.n_dev > 0)")
-        entry = by_model.setdefault((c.task.id, c.spec.name), {"dev": {}, "compute_s": 0.0, "spec": c.spec})
+        entry = by_model.setdefault((c.task.id, c.spec.name), {"dev": {}, "compute_s": 0.0, "spec": c.spec,
+                                                               "steps": c.cfg.train.steps})
         entry["dev"][study.grid_point(c.spec, c.cfg.train)] = None if done is None else done["best_dev"]
         entry["compute_s"] += 0.0 if done is None else done["wall_s"] + done["eval_s"]
     out = []
@@ -171,7 +172,7 @@ def tuning_results(study: StudyConfig, cells: list[Cell]) -> list[dict]:
         settled = all(extended_grid(study.lr_grid(e["spec"]), lambda lr: e["dev"].get((lr, wd)),
                                     study.tune.get("extend", 0))[1] for wd in wds)
         chosen = pick_lr(e["dev"]) if settled else (None, None)
-        record = {"task": task, "model": model, "seed": study.tune["seed"],
+        record = {"task": task, "model": model, "seed": study.tune["seed"], "steps": e["steps"],
                   "grid": [{"lr": lr, "best_dev": dev} if wd is None else {"lr": lr, "weight_decay": wd, "best_dev": dev}
                            for (lr, wd), dev in sorted(e["dev"].items(), key=lambda kv: (kv[0][1] or 0, kv[0][0]))],
                   "chosen_lr": chosen[0]}
@@ -239,8 +240,9 @@ def run_study(study: StudyConfig, out_root: str | Path = "runs", *, jobs: int = 
         results["reused"] = {"from": str(reuse), "wall_s": earlier.get("wall_s"),
                              "cells": sum("restored_from" in c for c in results["cells"])}
     previous = out / "results.json"
-    if report_only and previous.exists():  # a report-only run trained nothing: keep the timing that did
-        results.update({k: v for k, v in json.loads(previous.read_text()).items() if k in ("wall_s", "jobs", "command")})
+    if report_only and previous.exists():  # a report-only run trained nothing: keep the timing (and reuse) that did
+        results.update({k: v for k, v in json.loads(previous.read_text()).items()
+                        if k in ("wall_s", "jobs", "command", "reused")})
     previous.write_text(json.dumps(results, indent=2))
     from ..reporting.study_report import write_study_report
     write_study_report(results, out)

@@ -10,7 +10,20 @@ def section(t: TaskView) -> list[str]:
     if not t.tuning and t.info.get("tune_with"):
         return ["### Learning-rate tuning", "", f"Not tuned on this task: every tuned model trains at the choice "
                 f"made for it on `{t.info['tune_with']}` (that task's table), the same reuse for every model.", ""]
-    return ["### Learning-rate tuning", ""] + tuning_table(t.tuning, t.models) if t.tuning else []
+    if not t.tuning:
+        return []
+    return ["### Learning-rate tuning", ""] + tuning_table(t.tuning, t.models) + horizon(t)
+
+
+def horizon(t: TaskView) -> list[str]:
+    """A line where the tuning runs trained fewer steps than the study seeds (`tune.steps`)."""
+    tuned = {r.get("steps") for r in t.tuning} - {None}
+    trained = {c.get("train_steps") for c in t.cells} - {None}
+    if not tuned or not trained or max(tuned) >= min(trained):
+        return []
+    return [f"The tuning runs trained {', '.join(map(str, sorted(tuned)))} steps each, with their own lr "
+            f"schedule, the same horizon for every model; the study seeds train "
+            f"{', '.join(map(str, sorted(trained)))} at the chosen lr.", ""]
 
 
 def tuning_table(records: list[dict], models: dict[str, Model]) -> list[str]:
