@@ -95,11 +95,10 @@ def cmd_study(args) -> int:
         study.tasks = [replace(t, seeds=[]) for t in study.tasks]  # every task and model at these seeds
         study.models = [replace(m, seeds=[]) for m in study.models]
     if args.tasks:
-        wanted = args.tasks.split(",")
-        unknown = [t for t in wanted if t not in {task.id for task in study.tasks}]
+        wanted, ids = args.tasks.split(","), [t.id for t in study.tasks]
+        unknown = [t for t in wanted if t not in ids]
         if unknown:
-            raise ValueError(f"study {study.name!r} has no task {', '.join(unknown)}; "
-                             f"its tasks: {', '.join(t.id for t in study.tasks)}")
+            raise ValueError(f"study {study.name!r} has no task {', '.join(unknown)}; its tasks: {', '.join(ids)}")
         study.tasks = [t for t in study.tasks if t.id in wanted]
     if args.steps:  # every cell, where a task or a model sets its own steps too
         study.base.train.steps = args.steps

@@ -345,7 +345,7 @@ def study_extrap_cpu() -> StudyConfig:
     LM, the single pass and the FIR stack at three, each model's lr tuned on seed 100 over
     {1e-3, 3e-3}, at most 1,000 steps (the shell game's 3,000-step runs tune at 1,000, the same
     horizon for every model). Measured on 2 idle cores: parity and addition about 130 min of wall
-    time, the shell game about 130 more (results/extrap-cpu/README.md)."""
+    time, the shell game 139 more (results/extrap-cpu/README.md)."""
     study = _extrap_study("extrap-cpu", ["prefix_parity", "long_addition", "shell_game"], seeds=[0, 1, 2],
                           tune={"lr": [1e-3, 3e-3], "seed": 100, "steps": 1000}, ablations=False)
     next(m for m in study.models if m.name == "looped").seeds = {"prefix_parity": list(range(10)),
