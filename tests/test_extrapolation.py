@@ -290,3 +290,41 @@ def test_in_place_answers_never_reach_a_prediction(layout, task):
     scrambled = {**batch, "answer": torch.randint(4, tok.vocab_size, batch["answer"].shape)}
     a, b = model.predict(batch, 12), model.predict(scrambled, 12)
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("window", [1, 0])
+def test_your_own_questions_of_any_size_reach_an_in_place_model(window, tmp_path, capsys):
+    """`trmlab eval --file` and `solve` on an in-place parity model: lines longer than any trained
+    question are read by a windowed model (up to its positions) and scored by length; a model with
+    full attention refuses them saying why; an answer not written in place is left out, counted."""
+    from trmlab.cli import main
+    from trmlab.config import RunConfig, TrainConfig
+    from trmlab.tasks.text.prefix_parity import prefix_parity
+    from trmlab.training.trainer import train
+    cfg = RunConfig(name="parity", model=tiny_reasoner_config(answer_len=0, recursion="looped", loops_per_token=0.5,
+                                                             window=window, n_registers=1, max_positions=160),
+                    data=DataConfig(task="prefix_parity", answer_len=0, n_train=64, n_dev=16, n_test=0, n_ood=0,
+                                    max_question_len=16, knobs={"train_difficulty": [4, 16]}),
+                    train=TrainConfig(steps=2, batch_size=8, warmup=1, eval_every=2, checkpoint_every=2,
+                                      precision="fp32", threads=1))
+    train(cfg, tmp_path / "parity", progress=False)
+    bits = ["01101001", "1" * 40, "0110" * 25]  # 8 (trained), 40 and 100 bits (longer than any trained)
+    lines = [{"question": q, "answer": prefix_parity(q)} for q in bits] + [{"question": "0110", "answer": "0"}]
+    path = tmp_path / "mine.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    code = main(["eval", str(tmp_path / "parity"), "--file", str(path), "--until-settled", "2"])
+    out, err = capsys.readouterr()
+    assert "1 answer: not one character per question character (this model answers in place) (line 4)" in out
+    if window:
+        assert code == 0 and "on " + str(path) + ", 3 examples" in out
+        assert "accuracy by question length (tokens): 8: " in out and "40: " in out and "100: " in out
+        assert main(["solve", str(tmp_path / "parity"), bits[2], "--steps", "2"]) == 0
+        assert [line.split(":")[0] for line in capsys.readouterr().out.splitlines() if line.startswith("step")] == [
+            "step   1", "step   2"]
+        assert main(["solve", str(tmp_path / "parity"), "1" * 200]) == 2  # past its 160 positions
+        assert "reads at most 159: its positions" in capsys.readouterr().err
+    else:
+        assert code == 0 and ", 1 examples" in out  # only the trained length fits
+        assert "2 question: too long (lines 2, 3)" in out
+        assert main(["solve", str(tmp_path / "parity"), bits[1]]) == 2
+        assert "reads at most 16: the longest it trained on" in capsys.readouterr().err

@@ -29,6 +29,12 @@ def keep_threads():
     torch.set_num_threads(threads)
 
 
+def error_output(capsys) -> str:
+    """What a failed command wrote to stderr, less the precision line every run starts with."""
+    lines = capsys.readouterr().err.strip().splitlines()
+    return "\n".join(line for line in lines if not line.startswith(("precision ", "warning: precision ")))
+
+
 def metrics(run_dir):
     """metrics.jsonl without the timings."""
     return [{k: v for k, v in json.loads(line).items() if k != "wall_s"}
@@ -98,7 +104,7 @@ SHORT = ["train", "--preset", "smoke", *FP32, "-o", "train.steps=8", "-o", "trai
 def test_nan_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch, capsys, keep_threads):
     poison(monkeypatch, at=6)
     assert main(SHORT + ["--out", str(tmp_path)]) == 2
-    err = capsys.readouterr().err.strip()
+    err = error_output(capsys)
     last = tmp_path / "smoke" / "checkpoints" / "last.safetensors"
     assert "\n" not in err and "non-finite loss at step 6" in err and f"{last} (step 4)" in err
     for name in ("last", "best"):  # never overwritten by the poisoned state
@@ -131,7 +137,7 @@ def test_failed_checkpoint_write_keeps_the_previous_one(tmp_path, monkeypatch, c
         real(tensors, path, metadata=metadata)
     monkeypatch.setattr(ckpt, "save_file", disk_full)
     assert main(SHORT + ["--out", str(tmp_path)]) == 2
-    err = capsys.readouterr().err.strip()
+    err = error_output(capsys)
     assert "\n" not in err and "No space left on device" in err and "previous checkpoint is intact" in err
     folder = tmp_path / "smoke" / "checkpoints"
     assert sorted(p.name for p in folder.iterdir()) == ["best.safetensors", "last.safetensors"]
@@ -166,7 +172,7 @@ def checkpoints(tmp_path_factory, smoke_data):
 ])
 def test_solve_rejects_what_the_model_cannot_read(checkpoints, kind, question, message, capsys):
     assert main(["solve", checkpoints[kind], question]) == 2
-    err = capsys.readouterr().err.strip()
+    err = error_output(capsys)
     assert message in err and "\n" not in err
 
 
@@ -197,7 +203,7 @@ def test_eval_and_solve_options_are_checked(checkpoints, argv, message, capsys):
     ("train.lr=inf", "train.lr='inf': must be"),
     ("train.compile=1", "train.compile=1: must be True or False"),
     ("data.knobs=3", "data.knobs=3: must be a mapping"),
-    ("train.precision='fp16'", "train.precision='fp16': must be one of bf16, fp32"),  # not a choice
+    ("train.precision='fp16'", "train.precision='fp16': must be one of auto, bf16, fp32"),  # not a choice
     ("train.device='gpu'", "train.device='gpu': must be auto, cpu, cuda, cuda:N or mps"),
     ("model.halting='sometimes'", "model.halting='sometimes': must be one of act, fixed, random"),
     ("train.ema=1.5", "train.ema=1.5: must be a number in [0, 1)"),
@@ -209,7 +215,7 @@ def test_eval_and_solve_options_are_checked(checkpoints, argv, message, capsys):
 ])
 def test_bad_config_value_is_one_line_naming_the_field(override, message, tmp_path, capsys):
     assert main(["train", "--preset", "smoke", "--out", str(tmp_path), "--no-progress", "-o", override]) == 2
-    err = capsys.readouterr().err.strip()
+    err = error_output(capsys)
     assert message in err and "\n" not in err
     assert not list(tmp_path.iterdir())  # refused before anything was written
 
@@ -222,7 +228,7 @@ def test_bad_config_file_is_one_line(text, message, tmp_path, capsys):
     path = tmp_path / "run.json"
     path.write_text(text)
     assert main(["train", "--config", str(path), "--out", str(tmp_path / "runs")]) == 2
-    err = capsys.readouterr().err.strip()
+    err = error_output(capsys)
     assert message in err and "\n" not in err
 
 

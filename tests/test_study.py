@@ -11,6 +11,7 @@ from trmlab.cli import main
 from trmlab.config import RunConfig
 from trmlab.data import load_splits
 from trmlab.model import build_model, count_params
+from trmlab.precision import resolve_run
 from trmlab.study import ModelSpec, StudyConfig, TaskSpec, load_study, run_study
 from trmlab.study.presets import STUDY_PRESETS
 from trmlab.study.config import ladder_step
@@ -324,8 +325,9 @@ def test_tuning_replaces_a_models_own_lr_only_when_a_grid_applies(tmp_path):
     vocab = {"arithmetic": 600}
     untuned = plan_cells(study, tmp_path, study.tasks, vocab)
     assert [c.cfg.train.lr for c in untuned] == [study.base.train.lr, 0.02]
-    assert [c.cfg.to_dict() for c in untuned] == [study.run_config(study.tasks[0], m, 0).to_dict()
-                                                   for m in study.models]  # tuning off: cells as before
+    # tuning off: cells as before (with train.precision=auto resolved, as every cell records it)
+    assert [c.cfg.to_dict() for c in untuned] == [resolve_run(study.run_config(study.tasks[0], m, 0)).to_dict()
+                                                   for m in study.models]
     study.tune = {"lr": [1e-3, 3e-3], "seed": 7}
     tune = plan_tuning_cells(study, tmp_path, study.tasks, vocab)
     assert [c.key for c in tune][:2] == ["arithmetic/reasoner/tune/lr0.001", "arithmetic/reasoner/tune/lr0.003"]
@@ -464,7 +466,11 @@ def test_extrap_quick_is_extrap_cpus_parity_cell_at_the_lrs_its_tuning_chose():
     assert [(full.task_base(t).train.steps, full.task_base(t).train.dev_ties) for t in full.tasks] == [
         (1000, "later"), (800, "earlier"), (3000, "later")]
     assert {full.tune_config(shell, m, 1e-3).train.steps for m in full.models} == {1000}
-    assert full.to_dict() == json.loads((committed.parent / "study.json").read_text())  # the committed run's preset
+    # The committed run's preset, but for the precision: bf16 was the default then, and the run recorded
+    # it; the default is now auto, which resolves to bf16 on a CPU like that run's (native bf16).
+    ran, now = json.loads((committed.parent / "study.json").read_text()), full.to_dict()
+    assert ran["base"]["train"].pop("precision") == "bf16" and now["base"]["train"].pop("precision") == "auto"
+    assert now == ran
     cells = json.loads(committed.read_text())["cells"]
     assert {t: sorted(c["seed"] for c in cells if c["model"] == "looped" and c["task"] == t)
             for t in ("prefix_parity", "long_addition", "shell_game")} == {

@@ -6,6 +6,7 @@ import torch
 
 from trmlab.config import RunConfig, apply_overrides, preset, transformer_twin
 from trmlab.data import IndexStream, TooLongError, encode, load_splits
+from trmlab.precision import resolve_run
 from trmlab.tasks import make_task, normalize_answer
 from trmlab.tokenizer import CharTokenizer
 from trmlab.training import checkpoint as ckpt
@@ -108,7 +109,9 @@ def test_checkpoint_round_trip_and_best_kept(tmp_path, smoke_data):
     best = tmp_path / "run" / "checkpoints" / "best.safetensors"
     assert last.exists() and best.exists()
     model, loaded_cfg, tok, meta = load_model(last)
-    assert loaded_cfg == cfg and meta["step"] == 6 and meta["params"] == result.params
+    # the checkpoint records the precision the run resolved train.precision=auto to
+    assert loaded_cfg == resolve_run(cfg) and loaded_cfg.train.precision in ("bf16", "fp32")
+    assert meta["step"] == 6 and meta["params"] == result.params
     for (n, p), (_, q) in zip(result.model.state_dict().items(), model.state_dict().items()):
         assert torch.equal(p, q), n
     assert tok.to_dict() == CharTokenizer().to_dict()

@@ -70,9 +70,18 @@ def _fit_layout(cfg: RunConfig) -> None:
             cfg.model.question_len = rows * cols
 
 
+def _say_precision(train) -> None:
+    """One line on stderr: which precision runs and why (rank 0 only under torchrun)."""
+    import os
+    from .precision import precision_line
+    if os.environ.get("RANK", "0") == "0":
+        print(precision_line(train.precision, train.device), file=sys.stderr)
+
+
 def cmd_compare(args) -> int:
     from .compare import run_compare
     cfg = _run_config(args)
+    _say_precision(cfg.train)
     results = run_compare(cfg, args.out, resume=args.resume, progress=not args.no_progress,
                           eval_steps=args.eval_steps)
     if results is None:  # a data-parallel rank other than 0: rank 0 reports
@@ -101,13 +110,11 @@ def cmd_study(args) -> int:
             raise ValueError(f"study {study.name!r} has no task {', '.join(unknown)}; its tasks: {', '.join(ids)}")
         study.tasks = [t for t in study.tasks if t.id in wanted]
     if args.steps:  # every cell, where a task or a model sets its own steps too
-        study.base.train.steps = args.steps
-        study.tasks = [replace(t, train={**t.train, "steps": args.steps}) if "steps" in t.train else t
-                       for t in study.tasks]
-        study.models = [replace(m, train={**m.train, "steps": args.steps}) if "steps" in m.train else m
-                        for m in study.models]
+        study.override([f"train.steps={args.steps}"])
+    study.override(args.override)
     if args.log:
         study.base.train.log = args.log
+    _say_precision(study.base.train)
     results = run_study(study, args.out, jobs=args.jobs, data_dir=args.data_dir,
                         progress=not args.no_progress, report_only=args.report_only, reuse=args.reuse)
     if results is None:  # a data-parallel rank other than 0: rank 0 reports
@@ -127,6 +134,7 @@ def cmd_train(args) -> int:
         tokenizer, _ = load_splits(cfg.data, splits=("dev",))
         cfg = plan(cfg, Path(args.out), tokenizer.vocab_size)[1].cfg  # sized to the reasoner
     out = Path(args.out) / cfg.name
+    _say_precision(cfg.train)
     result = train(cfg, out, resume=args.resume, progress=not args.no_progress)
     if not is_main():
         return 0
@@ -139,9 +147,11 @@ def cmd_train(args) -> int:
 def cmd_eval(args) -> int:
     from .evaluation import evaluate
     from .hub import load_any
-    from .training.precision import pick_device
+    from .precision import pick_device, precision_line, serving_precision
     device = pick_device("auto")
     model, cfg, tokenizer, meta = load_any(args.checkpoint, ema=not args.raw, device=device)
+    precision = args.precision or serving_precision(cfg.train.precision, device.type)
+    print(precision_line(precision, device.type) + f"; the model trained in {cfg.train.precision}", file=sys.stderr)
     if args.file:
         if args.split or args.knob or args.n:
             raise ValueError("--file is the evaluation set: it takes no --split, -k or --n")
@@ -153,7 +163,7 @@ def cmd_eval(args) -> int:
         split, left_out = _eval_split(args, cfg, tokenizer), {}
         where = f"{cfg.data.task}/{args.split}"
     result = evaluate(model, split, tokenizer, steps=args.steps or None, device=device,
-                      batch_size=cfg.train.eval_batch_size, precision=cfg.train.precision)
+                      batch_size=cfg.train.eval_batch_size, precision=precision)
     s = result.summary(patience=args.until_settled)
     readout = "at each question's T(n)" if s.get("readout") else f"after {result.steps} step(s)"
     print(f"{args.checkpoint} (step {meta['step']}, {meta['params']:,} params) on {where}, "
@@ -161,7 +171,7 @@ def cmd_eval(args) -> int:
     if "accuracy_at_settle" in s:
         print(f"until settled (the answer unchanged for {args.until_settled} iterations, at most {result.steps}): "
               f"accuracy {s['accuracy_at_settle']:.3f} after {s['mean_settle_step']:.1f} iterations on average, "
-              f"{s['never_settled']:.1%} never settled; iterations by difficulty: "
+              f"{s['never_settled']:.1%} never settled; iterations by {'question length' if args.file else 'difficulty'}: "
               + ", ".join(f"{k}: {v:.1f}" for k, v in s["settle_step_by_difficulty"].items()))
     if left_out:
         print(f"left out {sum(map(len, left_out.values()))} line(s) that do not fit this model: {summary(left_out)}")
@@ -174,8 +184,11 @@ def cmd_eval(args) -> int:
               f"accuracy at halt {s['accuracy_at_halt']:.3f}")
         print("state residual |f(s)-s|/|f(s)| by step (0 at a fixed point): "
               + " ".join(f"{i + 1}:{r:.3g}" for i, r in enumerate(s["residual_by_step"])))
+    by_size = s["accuracy_by_difficulty"]
     if not args.file:
-        print("accuracy by difficulty: " + ", ".join(f"{k}: {v:.3f}" for k, v in s["accuracy_by_difficulty"].items()))
+        print("accuracy by difficulty: " + ", ".join(f"{k}: {v:.3f}" for k, v in by_size.items()))
+    elif len(by_size) > 1:  # a file's lines are sized by their question's length
+        print("accuracy by question length (tokens): " + ", ".join(f"{k}: {v:.3f}" for k, v in by_size.items()))
     return 0
 
 
@@ -275,9 +288,13 @@ def build_parser() -> argparse.ArgumentParser:
                                    "and model's), e.g. 0,1,2")
     p.add_argument("--tasks", help="comma-separated task ids: only these of the study's tasks (the cells of "
                    "the others are untouched; a later run of the whole study reuses these), e.g. shell_game")
-    p.add_argument("--reuse", metavar="RESULTS_JSON", help="an earlier run's results.json: its cells that the "
-                   "study would train the same way are put back, and only the rest are trained")
+    p.add_argument("--reuse", metavar="RESULTS_JSON", action="append", help="an earlier run's results.json: its "
+                   "cells that the study would train the same way are put back, and only the rest are trained "
+                   "(repeatable: the first that holds a cell gives it)")
     p.add_argument("--steps", type=_count, default=0, help="optimiser steps per cell instead of the study's")
+    p.add_argument("-o", "--override", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                   help="change one setting in every cell (the base's and wherever a task or model sets its "
+                        "own), e.g. -o train.precision=fp32 (repeatable)")
     p.add_argument("--report-only", action="store_true", help="report the finished cells; train nothing")
     p.add_argument("--log", choices=LOG_KINDS, help="tensorboard: every cell's curves also as TensorBoard "
                    "events (tensorboard --logdir OUT/STUDY shows the whole study)")
@@ -304,6 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=_count, default=0, help="supervision steps (default: the model's N_sup)")
     p.add_argument("--n", type=_count, default=0, help="examples (default: the run's split size)")
     p.add_argument("--raw", action="store_true", help="the raw weights instead of the EMA")
+    p.add_argument("--precision", choices=["auto", "bf16", "fp32"], help="default: the one the model trained in, "
+                   "or fp32 where that is bf16 and this machine only emulates it")
     p.add_argument("--until-settled", type=_count, default=0, metavar="K",
                    help="also read each answer once it is unchanged for K iterations (within --steps), with the "
                         "iterations that took per difficulty")

@@ -15,7 +15,7 @@ from .config import RunConfig, transformer_twin
 from .data import load_splits
 from .evaluation import evaluate
 from .model import build_model, count_params, match_transformer
-from .precision import pick_device
+from .precision import pick_device, resolve_run
 from .reporting.report import environment, human, plot_by_difficulty, plot_depth_curves, table
 from .training import checkpoint as ckpt
 from .training.distributed import is_main
@@ -63,6 +63,7 @@ def majority_baseline(train_answers: list[str], split) -> float:
 def run_compare(cfg: RunConfig, out_root: str | Path = "runs", *, resume: bool = False,
                 progress: bool = True, eval_steps: int = 0, command: str | None = None) -> dict | None:
     """The comparison's results (None on a data-parallel rank other than 0: rank 0 evaluates and reports)."""
+    cfg = resolve_run(cfg)
     out = Path(out_root) / cfg.name
     out.mkdir(parents=True, exist_ok=True)
     tokenizer, splits = load_splits(cfg.data)

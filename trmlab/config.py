@@ -61,7 +61,9 @@ class TrainConfig:
     puzzle_lr: float = 1e-2  # sign-SGD on per-puzzle embeddings (model.puzzle_ids), same schedule
     puzzle_weight_decay: float = 0.1
     ema: float = 0.999
-    precision: str = "bf16"  # or "fp32"
+    # bf16 autocast or fp32; auto = bf16 where the device computes it natively, else fp32 (precision.py).
+    # A run records the precision it resolved to.
+    precision: str = "auto"
     compile: bool = False  # torch.compile the networks (falls back to eager with a warning)
     seed: int = 0
     eval_every: int = 500
@@ -86,7 +88,7 @@ class TrainConfig:
             "beta2": within(0, 1, high_open=True), "grad_clip": at_least(0, "a number (0 = off)"),
             "optimizer": one_of("adamw", "adam_atan2"), "puzzle_lr": at_least(0, "a number"),
             "puzzle_weight_decay": at_least(0, "a number"), "ema": within(0, 1, high_open=True),
-            "precision": one_of("bf16", "fp32"), "seed": at_least(0), "eval_every": at_least(1),
+            "precision": one_of("auto", "bf16", "fp32"), "seed": at_least(0), "eval_every": at_least(1),
             "dev_ties": one_of("earlier", "later"),
             "eval_batch_size": at_least(1), "eval_steps": at_least(0), "checkpoint_every": at_least(1),
             "log_every": at_least(1), "device": DEVICE, "threads": at_least(0),

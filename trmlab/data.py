@@ -60,9 +60,11 @@ class EncodedSplit:
                        answer=self.answer[:n], difficulty=self.difficulty[:n], augment=None, relabel=None,
                        puzzle=None if self.puzzle is None else self.puzzle[:n])
 
-    def batches(self, batch_size: int, device="cpu", width: int | None = None):
+    def batches(self, batch_size: int, device="cpu", width: int | None = None, order: torch.Tensor | None = None):
+        """(row indices, batch) over every row, in `order` (default: as stored)."""
+        order = torch.arange(len(self)) if order is None else order
         for start in range(0, len(self), batch_size):
-            idx = torch.arange(start, min(start + batch_size, len(self)))
+            idx = order[start:start + batch_size]
             yield idx, self.batch(idx, device, width)
 
 

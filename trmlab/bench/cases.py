@@ -27,11 +27,15 @@ SCHEMES = {"looped": {"recursion": "looped"}, "looped-ckpt": {"recursion": "loop
            "recurrent-depth": {"recursion": "recurrent_depth", "grad_iters": 2},
            "deq": {"recursion": "deq", "deq_tol": 1e-2}}
 SCHEME_CASES = tuple(f"reasoner-a-{s}" for s in SCHEMES)
+# The extrapolation studies' looped cell (extrap-quick): 2 layers, d = 64, window 1, T(n) = n/2 on
+# prefix parity of 4-16 bits, the incremental loss, batch 64, evaluation in batches of 250, one thread.
+EXTRAP = dict(d_model=64, n_layers=2, n_heads=4, window=1, loops_per_token=0.5, n_sup=8, batch=64, eval_batch=250)
 CASE_NAMES = ("reasoner-a", "reasoner-mlp-a", "transformer-a", "hrm-a", "reasoner-default", "transformer-default",
               "reasoner-paper", "transformer-default-fixed", "reasoner-tiny", "transformer-tiny", "hrm-tiny",
-              "reasoner-tiny-looped", *SCHEME_CASES)
+              "reasoner-tiny-looped", "looped-extrap", *SCHEME_CASES)
 CASE_GROUPS = {"a": CASE_NAMES[:4], "default": CASE_NAMES[4:6], "paper": CASE_NAMES[6:7],
-               "all": CASE_NAMES[:7], "tiny": CASE_NAMES[8:12], "schemes": ("reasoner-a", *SCHEME_CASES)}
+               "all": CASE_NAMES[:7], "tiny": CASE_NAMES[8:12], "extrap": ("looped-extrap",),
+               "schemes": ("reasoner-a", *SCHEME_CASES)}
 
 
 def synthetic_split(n: int, question_len: int, answer_len: int, vocab: int = 11, seed: int = 0):
@@ -104,7 +108,28 @@ def case_config(name: str, precision: str = "bf16", threads: int = 0, batch: int
             cfg = plan(cfg, Path("."), tok.vocab_size)[1].cfg
         cfg.name = name
         return cfg, (tok, splits)
+    if name == "looped-extrap":
+        return _extrap_case(train, threads, batch)
     raise ValueError(f"unknown bench case {name!r}; cases: {', '.join(CASE_NAMES)}")
+
+
+def _extrap_case(train, threads: int, batch: int | None):
+    """The extrap-quick looped cell on prefix parity (its data seed and sizes); the study runs it on
+    one thread (`trmlab bench --cases extrap --threads 1`)."""
+    from ..config import DataConfig, RunConfig
+    from ..data import load_splits
+    from ..model import ReasonerConfig
+    e = EXTRAP
+    model = ReasonerConfig(d_model=e["d_model"], n_layers=e["n_layers"], n_heads=e["n_heads"], window=e["window"],
+                           n_latent=1, n_cycles=1, n_sup=e["n_sup"], n_registers=1, answer_len=0,
+                           distinct_slots=False, recursion="looped", incremental_alpha=1.0,
+                           loops_per_token=e["loops_per_token"])
+    data = DataConfig(task="prefix_parity", knobs={"train_difficulty": [4, 16], "ood_difficulty": [32, 32]},
+                      seed=1, n_train=2000, n_dev=e["eval_batch"], n_test=0, n_ood=0, answer_len=0, max_question_len=64)
+    train.threads, train.batch_size = threads, batch or e["batch"]
+    train.eval_batch_size = batch or e["eval_batch"]
+    cfg = RunConfig(name="looped-extrap", model=model, data=data, train=train)
+    return cfg, load_splits(data, splits=("train", "dev"))
 
 
 def bench_case(name: str, *, precision: str = "bf16", repeats: int = 5, warmup: int = 2,

@@ -1,8 +1,11 @@
 """`trmlab bench`: its arguments (added to the `trmlab` parser by cli.py) and the command."""
 from __future__ import annotations
 
+import sys
+
 import torch
 
+from ..precision import PRECISIONS, precision_line, resolve_precision
 from .cases import CASE_GROUPS, CASE_NAMES
 from .report import markdown, write
 from .run import run_bench
@@ -12,7 +15,8 @@ def add_bench_parser(subparsers) -> None:
     p = subparsers.add_parser("bench", help="training/evaluation throughput, MFU and memory")
     p.add_argument("--cases", default="a",
                    help=f"comma-separated cases or groups ({', '.join(CASE_GROUPS)}; {', '.join(CASE_NAMES)})")
-    p.add_argument("--precision", default="bf16", help="bf16, fp32 or bf16,fp32")
+    p.add_argument("--precision", default="auto", help="auto (bf16 where this machine computes it natively, "
+                   "else fp32), bf16, fp32 or a list: bf16,fp32")
     p.add_argument("--repeats", type=int, default=5, help="timed training steps per case (default 5)")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first (default 2)")
     p.add_argument("--eval-steps", type=int, default=4, help="supervision steps in the eval timing")
@@ -40,9 +44,12 @@ def cmd_bench(args) -> int:
             names.append(item)
         else:
             raise ValueError(f"unknown bench case {item!r}; cases: {', '.join(CASE_GROUPS)}, {', '.join(CASE_NAMES)}")
-    precisions = [p.strip() for p in args.precision.split(",")]
-    if any(p not in ("bf16", "fp32") for p in precisions) or args.repeats < 1:
-        raise ValueError("--precision takes bf16 and/or fp32; --repeats must be >= 1")
+    asked = [p.strip() for p in args.precision.split(",")]
+    if any(p not in PRECISIONS for p in asked) or args.repeats < 1:
+        raise ValueError(f"--precision takes {', '.join(PRECISIONS)} or a list of them; --repeats must be >= 1")
+    for p in asked:
+        print(precision_line(p), file=sys.stderr)
+    precisions = list(dict.fromkeys(resolve_precision(p)[0] for p in asked))
     results = run_bench(names, precisions, repeats=args.repeats, warmup=args.warmup,
                         eval_steps=args.eval_steps, threads=args.threads, batch=args.batch or None,
                         isolate=not args.no_isolate, depth_curve=args.depth_curve, halting=args.halting,

@@ -155,7 +155,7 @@ def mean_by(keys: torch.Tensor, values: torch.Tensor) -> dict[int, float]:
 
 @torch.no_grad()
 def evaluate(model, split: EncodedSplit, tokenizer, *, steps: int | None = None, batch_size: int = 256,
-             device="cpu", precision: str = "bf16") -> EvalResult:
+             device="cpu", precision: str = "auto") -> EvalResult:
     """Accuracy of `model` on `split` after each of `steps` supervision steps."""
     model.eval()
     width = model.cfg.fixed_question_width
@@ -166,7 +166,10 @@ def evaluate(model, split: EncodedSplit, tokenizer, *, steps: int | None = None,
     same = (lambda p, t: p == t) if split.exact else answers_match
     per_step, halts, final, cells, fill, changed = [], [], [], [], [], []
     traces = {"residuals": [], "entropy": []}  # per-iteration diagnostics a recursive model returns
-    for idx, batch in split.batches(batch_size, device, width):
+    # Rows of like length batch together (a batch is as wide as its longest question): on sizes
+    # 4-16 a third less computed than in stored order. Results come back in stored order.
+    order = torch.argsort(split.question_len, stable=True)
+    for idx, batch in split.batches(batch_size, device, width, order):
         with autocast(device, precision):
             out = model.predict(batch, steps)
         tokens = out["tokens"].cpu()  # [S, B, F]
@@ -199,14 +202,18 @@ def evaluate(model, split: EncodedSplit, tokenizer, *, steps: int | None = None,
         else:
             first = torch.ones(tokens.shape[1], dtype=torch.long)
         halts.append(first)
-    correct = torch.cat(per_step, dim=1) if per_step else torch.zeros(1, 0, dtype=torch.bool)
-    halt = torch.cat(halts) if halts else torch.zeros(0, dtype=torch.long)
-    cell_share = torch.cat(cells, dim=1).float() if cells else None
-    fill_share = torch.cat(fill, dim=1).float() if fill else None
-    residual, entropy = (torch.cat(parts, dim=1) if parts else None for parts in traces.values())
-    moved = torch.cat(changed, dim=1) if changed else None
+    stored = torch.argsort(order)  # column j of the batches' output is row order[j]
+
+    def rows(parts: list) -> torch.Tensor | None:  # the batches' outputs, back in stored order
+        return torch.cat(parts, dim=-1)[..., stored] if parts else None
+    correct = rows(per_step) if per_step else torch.zeros(1, 0, dtype=torch.bool)
+    halt = rows(halts) if halts else torch.zeros(0, dtype=torch.long)
+    cell_share = rows(cells).float() if cells else None
+    fill_share = rows(fill).float() if fill else None
+    residual, entropy = (rows(parts) for parts in traces.values())
+    final = [final[j] for j in stored.tolist()]
     return EvalResult(correct, halt, final, split.difficulty, cell_share, fill_share, residual, entropy,
-                      moved, rule)
+                      rows(changed), rule)
 
 
 def board_text(ids, tokenizer) -> str:
@@ -216,7 +223,7 @@ def board_text(ids, tokenizer) -> str:
 
 @torch.no_grad()
 def board_samples(model, split: EncodedSplit, tokenizer, *, steps: int, k: int = 3, device="cpu",
-                  precision: str = "bf16") -> list[dict]:
+                  precision: str = "auto") -> list[dict]:
     """The first k boards of a grid split: question, answer and the model's board after
     steps 1, 2, 4, 8, ... (up to `steps`), for the report's pictures."""
     model.eval()

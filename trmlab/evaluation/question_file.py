@@ -1,9 +1,13 @@
 """Your own questions: a JSONL file of {"question", "answer"} lines as an evaluation split.
 
 Answers are scored with the tasks' one rule (`answers_match`); a GSM8K-style worked
-answer ending in `#### N` is scored on N. A line the model cannot read (question too
-long, characters its tokenizer does not know, an answer longer than its answer field,
-a board of the wrong size) is left out and counted with its reason, never truncated.
+answer ending in `#### N` is scored on N. A model that answers in place (prefix parity, the
+shell game, a board) is scored on the whole answer written over the question, one character per
+question character, fillers included (`_` in the shell game), as its task scores it. A line the
+model cannot read (question too long, characters its tokenizer does not know, an answer longer
+than its answer field or not as long as an in-place question, a board of the wrong size) is left
+out and counted with its reason, never truncated. Each line's size is its question's length in
+tokens (`difficulty`), so `trmlab eval --file` reports accuracy by length when lines differ.
 """
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-from ..data import EncodedSplit, encode
+from ..data import EncodedSplit, encode, make_data_task
 from ..tasks import Example
 from ..tasks.real.base import number_text
 from ..tokenizer import UNK
@@ -36,11 +40,12 @@ def read_question_file(path: str | Path, tokenizer, cfg) -> tuple[EncodedSplit, 
         if problem:
             left_out[problem].append(number)
         else:
-            kept.append(example)
+            kept.append(Example(example.question, example.answer, len(tokenizer.encode(example.question))))
     if not kept:
         raise ValueError(f"{path}: no line fits this model" + (f" ({summary(left_out)})" if left_out else ""))
-    return (encode(kept, tokenizer, cfg.data.answer_len, question_limit(cfg), "error", where=f"{path}: "),
-            dict(left_out))
+    unscored = make_data_task(cfg.data).unscored if not cfg.data.answer_len else ""  # e.g. ARC's padding
+    return (encode(kept, tokenizer, cfg.data.answer_len, question_limit(cfg), "error", where=f"{path}: ",
+                   unscored=unscored), dict(left_out))
 
 
 def _example(line: str, where: str) -> Example:
@@ -66,10 +71,12 @@ def _problem(example: Example, tokenizer, cfg, shape) -> str | None:
     answer = tokenizer.encode(example.answer)
     if UNK in answer:
         return "answer: unknown characters"
-    if shape is None and len(answer) + 1 > cfg.data.answer_len:  # + EOS
-        return f"answer: longer than the model's {cfg.data.answer_len - 1}-token field"
     if shape is not None and len(answer) != len(example.question):
         return "answer: board size"
+    if shape is None and not cfg.data.answer_len and len(answer) != len(tokenizer.encode(example.question)):
+        return "answer: not one character per question character (this model answers in place)"
+    if shape is None and cfg.data.answer_len and len(answer) + 1 > cfg.data.answer_len:  # + EOS
+        return f"answer: longer than the model's {cfg.data.answer_len - 1}-token field"
     return None
 
 

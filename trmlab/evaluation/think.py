@@ -63,8 +63,24 @@ def slot_tokens(ids, tokenizer) -> list[str]:
 
 def question_limit(cfg) -> int:
     """The longest question (in tokens) this model reads: a fixed question width where the
-    model has one (the mlp mixer), else the run's data limit (every model kind)."""
-    return getattr(cfg.model, "question_len", 0) or cfg.data.max_question_len
+    model has one (the mlp mixer); up to its positions for a model that answers in place and
+    reads locally or without positions (`reads_any_length`); else the run's data limit."""
+    fixed = getattr(cfg.model, "question_len", 0)
+    if fixed:
+        return fixed
+    if reads_any_length(cfg):
+        return cfg.model.max_positions - getattr(cfg.model, "n_registers", 0)
+    return cfg.data.max_question_len
+
+
+def reads_any_length(cfg) -> bool:
+    """Whether a model reads questions longer than any it trained on as it reads the trained ones:
+    answered in place (no answer field to outgrow) with a local attention window or no positions,
+    so a longer question shows it nothing a trained one did not. Full attention over RoPE positions
+    would meet distances it never saw."""
+    m = cfg.model
+    return (not m.answer_len and getattr(m, "mixer", "attention") == "attention"
+            and (getattr(m, "window", 0) > 0 or getattr(m, "positions", "rope") == "none"))
 
 
 def grid_shape(cfg) -> tuple[int, int] | None:
@@ -92,7 +108,11 @@ def encode_question(question: str, tokenizer, cfg, shape: tuple[int, int] | None
                                 "board size")
     limit = question_limit(cfg)
     if len(ids) > limit:
-        raise QuestionError(f"the question has {len(ids)} tokens; this model reads at most {limit}", "too long")
+        why = ("its positions" if reads_any_length(cfg) else
+               "the longest it trained on (data.max_question_len); only a model that answers in place with "
+               "local attention or no positions reads longer ones")
+        raise QuestionError(f"the question has {len(ids)} tokens; this model reads at most {limit}: {why}",
+                            "too long")
     return ids
 
 

@@ -32,8 +32,13 @@ def human(n: float) -> str:
 
 
 def environment() -> str:
+    from ..precision import native_bf16
     threads = torch.get_num_threads()
-    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU, {threads} threads"
+    if torch.cuda.is_available():
+        device = torch.cuda.get_device_name(0)
+    else:  # the capability says whether bf16 ran natively (precision.py)
+        bf16 = "native" if native_bf16("cpu")[0] else "emulated"
+        device = f"CPU ({torch.backends.cpu.get_cpu_capability()}, bf16 {bf16}), {threads} threads"
     return (f"python {sys.version.split()[0]}, torch {torch.__version__}, {device}, "
             f"{platform.machine()} {platform.system()}")
 

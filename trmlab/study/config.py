@@ -48,7 +48,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from ..config import DataConfig, RunConfig, TrainConfig, _build, transformer_twin
+from ..config import DataConfig, RunConfig, TrainConfig, _build, apply_overrides, transformer_twin
 from ..model.config import HRMConfig, ReasonerConfig
 
 MODEL_KINDS = ("reasoner", "transformer", "single_pass", "unrolled", "hrm")
@@ -219,6 +219,23 @@ class StudyConfig:
         except KeyError as e:
             raise ValueError(f"{path}: study config is missing {e}") from e
 
+    def override(self, items: list[str]) -> None:
+        """`section.field=value` (as `trmlab train -o`) in every cell: the base's setting, and every
+        task's and model's own setting of that field where they have one."""
+        for item in items:
+            key = item.partition("=")[0].strip()
+            if key == "train.seed":
+                raise ValueError("a study's seeds are its grid's: use --seeds, not -o train.seed")
+            self.base = apply_overrides(self.base, [item])  # parsed and checked here
+            section, name = key.split(".", 1)
+            value = self.base.to_dict()[section]
+            for part in name.split("."):
+                value = value[part]
+            own = {"train": lambda o: [o.train], "model": lambda o: [getattr(o, "model", None), getattr(o, "overrides", None)],
+                   "data": lambda o: [getattr(o, "data", None)]}[section]
+            for holder in [d for o in [*self.tasks, *self.models] for d in own(o) if d is not None]:
+                _set_where_set(holder, name.split("."), value)
+
     # ----- the grid
     def lr_grid(self, spec: ModelSpec) -> list[float]:
         """The learning rates tried for a model; empty = not tuned."""
@@ -286,6 +303,18 @@ class StudyConfig:
             cfg = replace(cfg, train=replace(t, steps=horizon, eval_every=min(t.eval_every, horizon),
                                              checkpoint_every=min(t.checkpoint_every, horizon)))
         return replace(cfg, name=f"{self.name}/{task.id}/{spec.name}/tune/{lr_tag(lr, weight_decay)}")
+
+
+def _set_where_set(holder: dict, path: list[str], value) -> None:
+    """holder[a][b]... = value where the holder sets that field itself; a nested one (a task's own
+    knobs, which replace the base's whole) wherever the holder has that mapping."""
+    *parents, last = path
+    for p in parents:
+        holder = holder.get(p)
+        if not isinstance(holder, dict):
+            return
+    if parents or last in holder:
+        holder[last] = value
 
 
 def model_label(spec: ModelSpec, cfg: RunConfig) -> str:

@@ -338,6 +338,17 @@ def study_extrap_quick() -> StudyConfig:
     return study
 
 
+def study_extrap_precision() -> StudyConfig:
+    """extrap-quick with the looped model at five seeds (the baselines at its two), run once per
+    precision for a paired table: `-o train.precision=fp32` and `-o train.precision=bf16`. Its cells
+    are extrap-quick's (and, in bf16, extrap-cpu's looped parity seeds), so `--reuse` brings back what
+    either has (results/extrap-precision/README.md)."""
+    study = study_extrap_quick()
+    study.name = study.base.name = "extrap-precision"
+    next(m for m in study.models if m.name == "looped").seeds = [0, 1, 2, 3, 4]
+    return study
+
+
 def study_extrap_cpu() -> StudyConfig:
     """Think longer, solve bigger, on 2 cores: prefix parity (4-16 bits -> 32, 64), aligned long
     addition (1-8 digits -> 16, 32) and the shell game (1-8 moves -> 16, 32), 1,000 questions per
@@ -611,7 +622,7 @@ STUDY_PRESETS = {"cpu-quick": study_cpu_quick, "cpu": study_cpu, "stall": study_
                  "sudoku-cpu": study_sudoku_cpu, "sudoku-paper": study_sudoku_paper, "sudoku-smoke": study_sudoku_smoke,
                  "maze-cpu": study_maze_cpu, "maze-paper": study_maze_paper,
                  "arc-paper": study_arc_paper, "arc-smoke": study_arc_smoke,
-                 "extrap-quick": study_extrap_quick, "extrap-cpu": study_extrap_cpu,
+                 "extrap-quick": study_extrap_quick, "extrap-precision": study_extrap_precision, "extrap-cpu": study_extrap_cpu,
                  "extrap-ablations": study_extrap_ablations, "data-quick": study_data_quick, "data-cpu": study_data_cpu,
                  "data-paper": study_data_paper}
 

@@ -36,7 +36,7 @@ from ..config import RunConfig
 from ..data import load_eval_set, load_splits, make_data_task
 from ..evaluation import board_samples, evaluate
 from ..model import build_model, count_params, match_transformer
-from ..precision import pick_device
+from ..precision import pick_device, resolve_run
 from ..reporting.report import environment
 from ..tasks.grid.base import GridTask
 from ..tasks.real.base import ENV_VAR
@@ -122,7 +122,8 @@ def _cell(study: StudyConfig, task: TaskSpec, spec: ModelSpec, seed: int, cfg: R
         cfg.model = matched[task.id, spec.name]
     recursive = cfg.model.recursive and cfg.model.n_sup > 1
     steps = (spec.eval_steps or study.eval_steps) if recursive else 1
-    return Cell(task, spec, seed, cfg, run_dir, steps, tuning, study.settle_patience)
+    # train.precision=auto resolved here: a cell records (and --reuse compares) what it ran in.
+    return Cell(task, spec, seed, resolve_run(cfg), run_dir, steps, tuning, study.settle_patience)
 
 
 def extended_grid(grid: list[float], best_dev, extend: int) -> tuple[list[float], bool]:
@@ -184,9 +185,10 @@ def tuning_results(study: StudyConfig, cells: list[Cell]) -> list[dict]:
 
 def run_study(study: StudyConfig, out_root: str | Path = "runs", *, jobs: int = 1, data_dir: str | None = None,
               progress: bool = True, report_only: bool = False, command: str | None = None,
-              reuse: str | None = None) -> dict | None:
-    """The study's results (None on a data-parallel rank other than 0). `reuse`: an earlier run's
-    results.json whose cells are put back where the study would train them the same way (reuse.py)."""
+              reuse: str | list[str] | None = None) -> dict | None:
+    """The study's results (None on a data-parallel rank other than 0). `reuse`: earlier runs'
+    results.json files whose cells are put back where the study would train them the same way
+    (reuse.py); where two hold the same cell, the first named wins."""
     start = time.perf_counter()
     study.check_tune()
     comm = connect(study.base.train.device)
@@ -199,13 +201,14 @@ def run_study(study: StudyConfig, out_root: str | Path = "runs", *, jobs: int = 
     tasks = _available_tasks(study, data_dir)
     data = {t.id: _data_for(study.task_base(t)) for t in tasks}  # cells run in this process reuse it
     vocab = {tid: tok.vocab_size for tid, (tok, _) in data.items()}
-    earlier = load_earlier(reuse) if reuse else None
-    if earlier and comm.main:
-        before = StudyConfig.from_dict(earlier["study"])
+    sources = [reuse] if isinstance(reuse, str) else list(reuse or [])
+    earlier = {str(source): load_earlier(source) for source in sources}
+    for source, run in earlier.items() if comm.main else ():
+        before = StudyConfig.from_dict(run["study"])
         known = [t for t in before.tasks if t.id in vocab]
         n = restore_tuning_cells(plan_tuning_cells(study, out, tasks, vocab), before,
-                                 plan_tuning_cells(before, out, known, vocab), earlier, str(reuse))
-        print(f"study {study.name}: {n} tuning cells restored from {reuse}", file=sys.stderr)
+                                 plan_tuning_cells(before, out, known, vocab), run, source)
+        print(f"study {study.name}: {n} tuning cells restored from {source}", file=sys.stderr)
     comm.barrier()  # every rank sees the restored cells
     while True:  # an extended grid plans its next points once the earlier ones have finished
         tuning_cells = plan_tuning_cells(study, out, tasks, vocab)
@@ -217,9 +220,9 @@ def run_study(study: StudyConfig, out_root: str | Path = "runs", *, jobs: int = 
     tuning = tuning_results(study, tuning_cells)
     cells = plan_cells(study, out, tasks, vocab, {(t["task"], t["model"]): (t["chosen_lr"], t.get("chosen_weight_decay"))
                                                   for t in tuning if t["chosen_lr"] is not None})
-    if earlier and comm.main:
-        n = restore_seed_cells(cells, earlier, str(reuse))
-        print(f"study {study.name}: {n} of {len(cells)} cells restored from {reuse}", file=sys.stderr)
+    for source, run in earlier.items() if comm.main else ():
+        n = restore_seed_cells(cells, run, source)
+        print(f"study {study.name}: {n} of {len(cells)} cells restored from {source}", file=sys.stderr)
     comm.barrier()
     pending = [c for c in cells if not _finished(c)]
     if report_only:
@@ -237,8 +240,9 @@ def run_study(study: StudyConfig, out_root: str | Path = "runs", *, jobs: int = 
     results["wall_s"] = time.perf_counter() - start  # this invocation only
     results["jobs"] = jobs
     if earlier:  # what this invocation did not train: its wall time is its own
-        results["reused"] = {"from": str(reuse), "wall_s": earlier.get("wall_s"),
-                             "cells": sum("restored_from" in c for c in results["cells"])}
+        results["reused"] = {"from": ", ".join(earlier), "cells": sum("restored_from" in c for c in results["cells"]),
+                             # one source's wall time (of several, no single figure is the restored cells')
+                             "wall_s": next(iter(earlier.values())).get("wall_s") if len(earlier) == 1 else None}
     previous = out / "results.json"
     if report_only and previous.exists():  # a report-only run trained nothing: keep the timing (and reuse) that did
         results.update({k: v for k, v in json.loads(previous.read_text()).items()
@@ -384,7 +388,7 @@ def run_cell(cell: Cell) -> dict:
     result = {
         "task": cell.task.id, "model": cell.spec.name, "label": model_label(cell.spec, cfg),
         "groups": list(cell.spec.groups), "seed": cell.seed, "key": cell.key, "tuning": cell.tuning, "kind": m.kind,
-        "recursive": cell.eval_steps > 1, "params": meta["params"],
+        "recursive": cell.eval_steps > 1, "params": meta["params"], "precision": cfg.train.precision,
         "train_steps": meta["step"], "best_checkpoint_step": best["step"], "best_dev": meta["best_dev"],
         "wall_s": totals["wall_s"], "eval_s": time.perf_counter() - eval_start,
         "train_examples": totals["new_examples"], "train_rows": totals["rows"],

@@ -26,7 +26,7 @@ from ..config import RunConfig
 from ..data import IndexStream, load_splits
 from ..evaluation import evaluate
 from ..model import build_model, count_params
-from ..precision import autocast, compile_networks, pick_device
+from ..precision import autocast, compile_networks, pick_device, resolve_run, warn_if_emulated
 from . import checkpoint as ckpt
 from . import distributed
 from .loading import load_model  # noqa: F401  (its home was here: trmlab.training.trainer.load_model)
@@ -64,6 +64,8 @@ class TrainResult:
 
 class Trainer:
     def __init__(self, cfg: RunConfig, run_dir: str | Path, data=None, progress: bool = True):
+        warn_if_emulated(cfg.train.precision, cfg.train.device)
+        cfg = resolve_run(cfg)  # train.precision=auto: the run records what it ran in
         self.cfg, self.run_dir, self.progress = cfg, Path(run_dir), progress
         t = cfg.train
         if t.threads:
