@@ -683,3 +683,19 @@ def test_a_killed_study_takes_its_workers_with_it(tmp_path):
     while running(worker) and time.time() < deadline:
         time.sleep(0.2)
     assert not running(worker)
+
+
+def test_extrap_precision_is_extrap_quick_with_the_loop_at_five_seeds():
+    """The precision comparison's preset changes only the looped model's seeds, so its bf16 cells
+    are extrap-quick's and extrap-cpu's; each committed run holds five looped seeds in its precision."""
+    from trmlab.study.presets import study_extrap_precision, study_extrap_quick
+    quick, precision = study_extrap_quick(), study_extrap_precision()
+    assert precision.tasks == quick.tasks and precision.seeds == quick.seeds == [0, 1]
+    assert {m.name: precision.seeds_for(precision.tasks[0], m) for m in precision.models} == {
+        "looped": [0, 1, 2, 3, 4], "transformer": [0, 1], "single-pass": [0, 1], "untied": [0, 1]}
+    assert [replace(m, seeds=[]) for m in precision.models] == [replace(m, seeds=[]) for m in quick.models]
+    folder = Path(__file__).parents[1] / "results" / "extrap-precision"
+    for name in ("bf16", "fp32"):
+        cells = json.loads((folder / name / "results.json").read_text())["cells"]
+        assert sorted(c["seed"] for c in cells if c["model"] == "looped") == [0, 1, 2, 3, 4]
+        assert {c["run_config"]["train"]["precision"] for c in cells} == {name}

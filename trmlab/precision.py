@@ -6,6 +6,7 @@ import ctypes
 import functools
 import sys
 import warnings
+from dataclasses import replace
 
 import torch
 
@@ -105,7 +106,6 @@ def emulated_bf16(precision: str, device: str = "auto") -> bool:
 
 def resolve_run(cfg):
     """`cfg` (a RunConfig) with train.precision resolved for its device: what the run records."""
-    from dataclasses import replace
     chosen, _ = resolve_precision(cfg.train.precision, cfg.train.device)
     return cfg if chosen == cfg.train.precision else replace(cfg, train=replace(cfg.train, precision=chosen))
 

@@ -227,14 +227,20 @@ class StudyConfig:
             if key == "train.seed":
                 raise ValueError("a study's seeds are its grid's: use --seeds, not -o train.seed")
             self.base = apply_overrides(self.base, [item])  # parsed and checked here
-            section, name = key.split(".", 1)
+            section, *path = key.split(".")
             value = self.base.to_dict()[section]
-            for part in name.split("."):
+            for part in path:
                 value = value[part]
-            own = {"train": lambda o: [o.train], "model": lambda o: [getattr(o, "model", None), getattr(o, "overrides", None)],
-                   "data": lambda o: [getattr(o, "data", None)]}[section]
-            for holder in [d for o in [*self.tasks, *self.models] for d in own(o) if d is not None]:
-                _set_where_set(holder, name.split("."), value)
+            for holder in self._own_settings(section):
+                _set_where_set(holder, path, value)
+
+    def _own_settings(self, section: str) -> list[dict]:
+        """The tasks' and models' own settings of one config section (what they change from the base)."""
+        if section == "train":
+            return [o.train for o in (*self.tasks, *self.models)]
+        if section == "model":
+            return [t.model for t in self.tasks] + [m.overrides for m in self.models]
+        return [t.data for t in self.tasks]
 
     # ----- the grid
     def lr_grid(self, spec: ModelSpec) -> list[float]:
