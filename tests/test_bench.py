@@ -112,3 +112,18 @@ def test_paired_rounds_time_trmlab_and_the_fastest_peer_alternately(monkeypatch)
     text = peers.markdown({"environment": {"cpu": "x", "threads": 2, "python": "3", "torch": "2"},
                            "peak": {}, "cases": [], "paired": rows})
     assert "| reasoner-a (compiled) | tiny-recursive-model (compiled) | bf16 | 1.50x, 1.00x | 1.25x |" in text
+
+
+def test_the_extrapolation_bench_case_is_the_studys_looped_cell():
+    """bench sits beside study (neither imports the other), so its looped-extrap case spells the
+    extrap-quick looped cell out again: this keeps the two the same model, data and batch."""
+    from trmlab.bench.cases import case_config
+    from trmlab.study.presets import study_extrap_quick
+    study = study_extrap_quick()
+    cell = study.run_config(study.tasks[0], next(m for m in study.models if m.name == "looped"), 0)
+    case, _ = case_config("looped-extrap", "fp32", threads=1)
+    assert case.model == cell.model
+    assert {k: getattr(case.data, k) for k in ("task", "knobs", "seed", "answer_len", "max_question_len")} == {
+        k: getattr(cell.data, k) for k in ("task", "knobs", "seed", "answer_len", "max_question_len")}
+    assert (case.train.batch_size, case.train.eval_batch_size, case.train.threads) == (
+        cell.train.batch_size, cell.train.eval_batch_size, cell.train.threads)
