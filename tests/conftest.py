@@ -49,6 +49,9 @@ MODEL_VARIANTS = {
         recursion="looped", loops_per_token=0.25, incremental_alpha=0.5, extra_loops=1, window=2),
     "reasoner-looped-no-recall-nope": lambda: tiny_reasoner_config(recursion="looped", recall=False, positions="none"),
     "transformer-window-nope": lambda: tiny_transformer_config(window=3, positions="none"),
+    # Random positions (Ruoss et al.): drawn afresh in training, one fixed draw per length at test.
+    "transformer-random-positions": lambda: tiny_transformer_config(positions="random", max_positions=256),
+    "transformer-coupled-positions": lambda: tiny_transformer_config(positions="coupled"),
 }
 
 

@@ -448,7 +448,7 @@ def test_depth_quick_is_depth_cpus_core_at_the_lrs_its_tuning_chose():
 def test_extrap_quick_is_extrap_cpus_parity_cell_at_the_lrs_its_tuning_chose():
     """extrap-quick's untuned lrs are the ones the committed extrap-cpu study chose on parity's dev set."""
     from pathlib import Path
-    from trmlab.study.presets import EXTRAP_CPU_LRS, study_extrap_cpu, study_extrap_quick
+    from trmlab.study.extrapolation import EXTRAP_CPU_LRS, study_extrap_cpu, study_extrap_quick
     quick, full = study_extrap_quick(), study_extrap_cpu()
     assert {m.name for m in quick.models} == {m.name for m in full.models} and not quick.tune
     assert [t.id for t in quick.tasks] == ["prefix_parity"] and quick.tasks[0] == full.tasks[0]
@@ -578,6 +578,22 @@ def test_reuse_puts_back_an_earlier_runs_cells_and_trains_only_the_rest(tuned, t
     (tmp_path / "junk.json").write_text("{}")
     with pytest.raises(ValueError, match="not a study's results.json"):
         run_study(tuned_study(), tmp_path / "junk", jobs=1, progress=False, reuse=str(tmp_path / "junk.json"))
+
+
+def test_reuse_trains_again_a_cell_that_lacks_an_evaluation_set_the_study_now_asks_for(tuned, tmp_path, monkeypatch):
+    """The checkpoints are not in results.json: a cell evaluated without a set the study has since
+    gained cannot be scored on it, so it trains again (its tuning, scored on dev only, comes back)."""
+    _, results = tuned
+    earlier = tmp_path / "earlier.json"
+    earlier.write_text(json.dumps(results))
+    import trmlab.study.run as run_module
+    asked = []
+    monkeypatch.setattr(run_module, "_run_cells", lambda cells, *a, **k: asked.extend(c.key for c in cells))
+    grown = tuned_study()
+    grown.tasks[0].eval_sets = {"harder": {"knobs": {"ood_difficulty": [3, 3]}, "split": "ood", "n": 8}}
+    again = run_study(grown, tmp_path / "grown", jobs=1, progress=False, reuse=str(earlier))
+    assert sorted(asked) == ["arithmetic/single-pass/seed0", "arithmetic/transformer/seed0"]
+    assert again["tuning"][0]["chosen_lr"] == results["tuning"][0]["chosen_lr"]
 
 
 def test_a_model_can_run_more_seeds_than_its_baselines(tmp_path):

@@ -60,7 +60,7 @@ def _fit_layout(cfg: RunConfig) -> None:
     the text default)."""
     from .tasks import make_task
     from .tasks.grid.base import GridTask
-    task = make_task(cfg.data.task)
+    task = make_task(cfg.data.task, **{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.data.knobs.items()})
     if task.in_place and cfg.data.answer_len and cfg.model.kind != "transformer":
         cfg.data.answer_len = cfg.model.answer_len = 0
     if isinstance(task, GridTask):

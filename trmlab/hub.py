@@ -98,13 +98,14 @@ def model_card(cfg: RunConfig, meta: dict, params: int, evaluation: dict | None,
     """The README.md of an exported folder: what the model is, how it was trained (the scheme
     in words and every model-config field changed from its default), and what it scored."""
     m, d, t = cfg.model, cfg.data, cfg.train
-    tags = ["trmlab", "reasoning", "recursive-reasoning" if m.recursive else "transformer", m.kind, d.task]
+    tags = ["trmlab", "reasoning", "recursive-reasoning" if m.recursive else "rnn" if m.kind == "recurrent" else "transformer",
+            m.kind, d.task]
     if m.kind == "reasoner":
         tags.append(m.recursion.replace("_", "-"))
     tags = list(dict.fromkeys(tags))  # the LM's kind is its tag already
     yaml = ["---", "library_name: trmlab", f"license: {license}", "tags:", *[f"- {tag}" for tag in tags], "---"]
     flops = meta["totals"].get("flops")
-    cls = "TransformerLM" if m.kind == "transformer" else "HRM" if m.kind == "hrm" else "RecursiveReasoner"
+    cls = {"transformer": "TransformerLM", "hrm": "HRM", "recurrent": "RecurrentSeq"}.get(m.kind, "RecursiveReasoner")
     halting = halting_head(m)
     lines = [
         *yaml, "",

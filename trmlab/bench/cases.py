@@ -193,7 +193,7 @@ def bench_case(name: str, *, precision: str = "bf16", repeats: int = 5, warmup: 
 
     ev_times = time_it(predict, warmup=1, repeats=max(1, min(repeats, 3)), device=device)
     ev_s = statistics.median(ev_times)
-    ev_flops = B * (model.step_flops(Lq, train=False) * steps if steps else _lm_decode_flops(model, Lq, decoded[-1]))
+    ev_flops = B * (model.step_flops(Lq, train=False) * steps if steps else model.answer_flops(Lq, decoded[-1]))
     evaluation = {"s_per_batch": spread(ev_times), "batch": B, "steps": steps or 1,
                   "examples_per_s": B / ev_s, "flops_per_s": ev_flops / ev_s}
     m = cfg.model
@@ -202,19 +202,6 @@ def bench_case(name: str, *, precision: str = "bf16", repeats: int = 5, warmup: 
             "d_model": m.d_model, "n_layers": m.n_layers, "n_heads": m.n_heads,
             "n_latent": getattr(m, "n_latent", None), "n_cycles": getattr(m, "n_cycles", None),
             "batch": cfg.train.batch_size, "seq_len": seq, "train": train, "eval": evaluation}
-
-
-def _lm_decode_flops(model, question_len: int, decode_steps: int) -> int:
-    """Greedy decoding recomputes the whole prefix for every generated token (no KV cache),
-    for as many tokens as it really generated (it stops when every row has ended)."""
-    from ..model.blocks import stack_forward_flops
-    c = model.cfg
-    total = 0
-    for t in range(decode_steps):
-        L = question_len + 1 + t
-        total += stack_forward_flops(c.n_layers, c.d_model, c.ffn_expansion, c.ffn_multiple, L,
-                                     attended=(L + 1) // 2) + 2 * c.d_model * model.vocab_size
-    return total
 
 
 def bench_depth_curve(steps: int = 64, n: int = 256, precision: str = "bf16", repeats: int = 3) -> dict:

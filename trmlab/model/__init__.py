@@ -1,16 +1,17 @@
-"""Models: the recursive reasoner and its baselines, all built from `blocks`."""
+"""Models: the recursive reasoner and its baselines, built from `blocks` (the recurrent rival from torch's LSTM/GRU)."""
 from __future__ import annotations
 
 from dataclasses import replace
 
-from .config import (MODEL_CONFIGS, HRMConfig, NetConfig, ReasonerConfig, TransformerConfig,
+from .config import (MODEL_CONFIGS, HRMConfig, NetConfig, ReasonerConfig, RecurrentConfig, TransformerConfig,
                      model_config_from_dict)
 from .hrm import HRM
 from .reasoner import RecursiveReasoner
+from .recurrent import RecurrentSeq
 from .registry import MODELS, build_model, count_params
 from .transformer import TransformerLM
 
-MODELS.update({"reasoner": RecursiveReasoner, "hrm": HRM, "transformer": TransformerLM})
+MODELS.update({"reasoner": RecursiveReasoner, "hrm": HRM, "transformer": TransformerLM, "recurrent": RecurrentSeq})
 
 
 def match_transformer(target_params: int, base: TransformerConfig, vocab_size: int,
@@ -46,9 +47,28 @@ def match_transformer(target_params: int, base: TransformerConfig, vocab_size: i
     return best[1]
 
 
-def _count(cfg: NetConfig, vocab_size: int) -> int:
+def match_recurrent(target_params: int, base: RecurrentConfig, vocab_size: int, tolerance: float = 0.05) -> RecurrentConfig:
+    """The recurrent network of `base`'s cell and depth whose counted parameters are closest to
+    `target_params` (its width the only free dimension); an error past `tolerance`."""
+    lo, hi = 1, 4096
+    while lo < hi:  # the smallest width with at least the target count
+        mid = (lo + hi) // 2
+        if _count(replace(base, d_model=mid), vocab_size) < target_params:
+            lo = mid + 1
+        else:
+            hi = mid
+    best = min((replace(base, d_model=w) for w in (max(lo - 1, 1), lo)),
+               key=lambda cfg: abs(_count(cfg, vocab_size) - target_params))
+    error = abs(_count(best, vocab_size) - target_params) / target_params
+    if error > tolerance:
+        raise ValueError(f"no {base.n_layers}-layer {base.cell} is within {tolerance:.0%} of {target_params:,} parameters")
+    return best
+
+
+def _count(cfg, vocab_size: int) -> int:
     return count_params(build_model(cfg, vocab_size, device="meta"))
 
 
-__all__ = ["MODEL_CONFIGS", "HRM", "HRMConfig", "NetConfig", "ReasonerConfig", "TransformerConfig", "RecursiveReasoner",
-           "TransformerLM", "build_model", "count_params", "match_transformer", "model_config_from_dict"]
+__all__ = ["MODEL_CONFIGS", "HRM", "HRMConfig", "NetConfig", "ReasonerConfig", "RecurrentConfig", "RecurrentSeq",
+           "TransformerConfig", "RecursiveReasoner", "TransformerLM", "build_model", "count_params", "match_recurrent",
+           "match_transformer", "model_config_from_dict"]

@@ -82,8 +82,9 @@ class Context:
 
     rope:  (cos, signed sin), each [B, L, 1, 1, head_dim] (see `Rotary`), or None for no
            positional encoding (`positions="none"`)
-    bias:  additive attention mask broadcastable to [B, heads, L, L] (see `attention_bias`),
-           or None for full bidirectional attention
+    bias:  additive attention mask broadcastable to [B, heads, L, T] (see `attention_bias`),
+           or None for full bidirectional attention; T = L, or with a `KVCache` the keys
+           cached before these L queries and theirs
     """
 
     rope: tuple[torch.Tensor, torch.Tensor] | None
@@ -100,22 +101,25 @@ def attention_bias(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return torch.zeros(allowed.shape, dtype=dtype, device=allowed.device).masked_fill_(~allowed, float("-inf"))
 
 
-def within_window(positions: torch.Tensor, window: int) -> torch.Tensor:
-    """[B, L, L] bool: query i may see key j when |pos_i - pos_j| <= window (`model.window`).
+def within_window(positions: torch.Tensor, window: int, keys: torch.Tensor | None = None) -> torch.Tensor:
+    """[B, L, T] bool: query i may see key j when |pos_i - pos_j| <= window (`model.window`);
+    the keys' positions [B, T] are the queries' own unless given (decoding with a `KVCache`).
 
     Local attention makes a layer's reach a fixed number of positions, whatever the length:
     the rule a recursive model learns on short inputs is then the same on long ones, and only
     more iterations carry information further (the FIR/IIR point of the design notes)."""
-    return (positions[:, :, None] - positions[:, None, :]).abs() <= window
+    keys = positions if keys is None else keys
+    return (positions[:, :, None] - keys[:, None, :]).abs() <= window
 
 
 def make_context(rotary: "Rotary | None", positions: torch.Tensor, allowed: torch.Tensor | None,
-                 window: int, dtype: torch.dtype) -> Context:
+                 window: int, dtype: torch.dtype, key_positions: torch.Tensor | None = None) -> Context:
     """The attention context of one forward: rotary angles at `positions` [B, L] (none without
-    a `rotary`), and the mask `allowed` (bool, broadcastable to [B, L, L]; None = all) narrowed
-    to the local `window` when there is one."""
+    a `rotary`), and the mask `allowed` (bool, broadcastable to [B, L, T]; None = all) narrowed
+    to the local `window` when there is one. `key_positions` [B, T]: the keys' positions where
+    they are not the queries' (decoding with a `KVCache`: every column so far)."""
     if window:
-        local = within_window(positions, window)
+        local = within_window(positions, window, key_positions)
         allowed = local if allowed is None else allowed & local
     bias = None if allowed is None else attention_bias(allowed[:, None], dtype)
     return Context(None if rotary is None else rotary(positions), bias)
@@ -150,6 +154,28 @@ def apply_rotary(x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor]) -> to
     return torch.addcmul(x32 * cos, x32.roll(x.shape[-1] // 2, dims=-1), signed_sin).to(x.dtype)
 
 
+class KVCache:
+    """One attention layer's keys (after rotary) and values so far, for incremental decoding:
+    [B, heads, capacity, head_dim], allocated at the first `extend` and filled left to right
+    (no copy of the past per step, as concatenation would make)."""
+
+    def __init__(self, capacity: int):
+        self.capacity, self.length = capacity, 0
+        self.k = self.v = None
+
+    def extend(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Append [B, heads, L, head_dim] keys and values; return every one so far."""
+        if self.k is None:
+            self.k = k.new_empty(*k.shape[:2], self.capacity, k.shape[3])
+            self.v = v.new_empty(*v.shape[:2], self.capacity, v.shape[3])
+        end = self.length + k.shape[2]
+        if end > self.capacity:
+            raise ValueError(f"KV cache of {self.capacity} positions cannot take {end}")
+        self.k[:, :, self.length:end], self.v[:, :, self.length:end] = k, v
+        self.length = end
+        return self.k[:, :, :end], self.v[:, :, :end]
+
+
 class Attention(nn.Module):
     """Multi-head self-attention with a fused QKV projection and RoPE."""
 
@@ -161,13 +187,17 @@ class Attention(nn.Module):
         self.qkv = linear(d, 3 * d)
         self.out = linear(d, d)
 
-    def forward(self, h: torch.Tensor, ctx: Context) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, ctx: Context, cache: KVCache | None = None) -> torch.Tensor:
+        """With a `cache`, h's queries attend to the cached keys and to their own, which are
+        then cached (`ctx`: rotary angles at h's positions, a mask over every key)."""
         B, L, D = h.shape
         qkv = self.qkv(h).view(B, L, 3, self.n_heads, D // self.n_heads)
         # Rotate q and k together (one pass over both), then to [B, heads, L, head_dim].
         qk = qkv[:, :, :2] if ctx.rope is None else apply_rotary(qkv[:, :, :2], ctx.rope)
         q, k = qk.permute(2, 0, 3, 1, 4)
         v = qkv[:, :, 2].transpose(1, 2)
+        if cache is not None:
+            k, v = cache.extend(k, v)
         o = attention(q, k, v, ctx.bias)
         return self.out(o.transpose(1, 2).reshape(B, L, D))
 
@@ -215,7 +245,9 @@ class TokenMixer(nn.Module):
         self.seq_len = seq_len
         self.mlp = SwiGLU(seq_len, expansion, multiple)
 
-    def forward(self, h: torch.Tensor, ctx: Context) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, ctx: Context, cache: KVCache | None = None) -> torch.Tensor:
+        if cache is not None:
+            raise ValueError("the token mixer has no incremental (cached) form")
         if h.shape[1] != self.seq_len:
             raise ValueError(f"token mixer built for length {self.seq_len}, got {h.shape[1]}")
         return self.mlp(h.transpose(1, 2)).transpose(1, 2)
@@ -235,8 +267,8 @@ class Block(nn.Module):
             raise ValueError(f"unknown mixer {mixer!r}: choose 'attention' or 'mlp'")
         self.mlp = SwiGLU(d, expansion, multiple)
 
-    def forward(self, h: torch.Tensor, ctx: Context) -> torch.Tensor:
-        h = rms_norm(h + self.mix(h, ctx))
+    def forward(self, h: torch.Tensor, ctx: Context, cache: KVCache | None = None) -> torch.Tensor:
+        h = rms_norm(h + self.mix(h, ctx, cache))
         return rms_norm(h + self.mlp(h))
 
 
@@ -249,10 +281,11 @@ class Stack(nn.Module):
         self.blocks = nn.ModuleList(
             Block(d, n_heads, expansion, multiple, mixer, seq_len) for _ in range(n_layers))
 
-    def forward(self, h: torch.Tensor, ctx: Context) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, ctx: Context, cache: list[KVCache] | None = None) -> torch.Tensor:
+        """`cache`: one `KVCache` per block, for incremental decoding (block i gets the i-th)."""
         h = h.to(stream_dtype(h))  # bf16 under autocast (a no-op when it already is)
-        for block in self.blocks:
-            h = block(h, ctx)
+        for i, block in enumerate(self.blocks):
+            h = block(h, ctx, None if cache is None else cache[i])
         return h
 
 

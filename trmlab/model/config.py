@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from ..validate import above, at_least, check_fields, one_of, require, within
+from ..validate import Rule, above, at_least, check_fields, one_of, require, within
 
 HALTING_MODES = ("act", "fixed", "random")
 RECURSION_SCHEMES = ("trm", "looped", "recurrent_depth", "deq")
 INJECTIONS = ("sum", "concat", "norm")
 FEEDBACK_MODES = ("continuous", "tokens")
-POSITIONS = ("rope", "none")
+POSITIONS = ("rope", "none", "random", "coupled")  # random (Ruoss et al. 2023), coupled (Cho et al. 2024): the LM only
 
 
 @dataclass
@@ -31,7 +31,9 @@ class NetConfig:
     deep_supervision = False  # trained with a carry of states across optimiser steps
     RULES = {"d_model": at_least(1), "n_layers": at_least(1), "n_heads": at_least(1),
              "ffn_expansion": above(0), "ffn_multiple": at_least(1), "mixer": one_of("attention", "mlp"),
-             "rope_theta": above(0), "max_positions": at_least(1), "positions": one_of(*POSITIONS),
+             "rope_theta": above(0), "max_positions": at_least(1),
+             "positions": Rule(lambda v: v in ("rope", "none"),
+                               "one of rope, none (random and coupled positions are for the transformer LM only)"),
              "window": at_least(0)}
 
     def __post_init__(self):
@@ -183,11 +185,43 @@ class TransformerConfig(NetConfig):
     kind = "transformer"
     answer_len: int = 8  # most tokens generated, the EOS included
     loss: str = "softmax"
+    # positions: also "random": RoPE at sorted random positions in [0, max_positions), so
+    # max_positions must cover the longest sequence (question, SEP, answer_len) it will see; and
+    # "coupled": the answer's tokens at their question tokens' positions (transformer.py).
     RULES = {**NetConfig.RULES, "answer_len": at_least(1), "loss": one_of("softmax", "stablemax"),
-             "mixer": one_of("attention")}
+             "mixer": one_of("attention"), "positions": one_of(*POSITIONS)}
 
 
-MODEL_CONFIGS = {"reasoner": ReasonerConfig, "hrm": HRMConfig, "transformer": TransformerConfig}
+@dataclass
+class RecurrentConfig:
+    """A recurrent network over the sequence (LSTM or GRU): it reads the question left to right and
+    writes the in-place answer at each position, the control a length-generalisation reader asks for
+    first (Delétang et al. 2023: an LSTM is exact on parity at any length). Not built from `blocks`:
+    no attention, no positions; its width is matched to another model's counted parameters."""
+
+    kind = "recurrent"
+    recursive = False
+    deep_supervision = False
+    answer_len = 0  # in place only: one output per question token
+    positions = "none"  # it reads in order: a longer question shows it nothing new (evaluation/think.py)
+    fixed_question_width = None
+    d_model: int = 128  # the embedding and hidden width
+    n_layers: int = 1
+    cell: str = "lstm"  # or "gru"
+    max_positions: int = 4096  # the longest question `solve` and `eval --file` hand it (it has no limit)
+    loss: str = "softmax"
+    RULES = {"d_model": at_least(1), "n_layers": at_least(1), "cell": one_of("lstm", "gru"),
+             "max_positions": at_least(1), "loss": one_of("softmax", "stablemax")}
+
+    def __post_init__(self):
+        check_fields("model", self, self.RULES)
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, **asdict(self)}
+
+
+MODEL_CONFIGS = {"reasoner": ReasonerConfig, "hrm": HRMConfig, "transformer": TransformerConfig,
+                 "recurrent": RecurrentConfig}
 
 
 def model_config_from_dict(d: dict) -> NetConfig:

@@ -22,13 +22,16 @@ from dataclasses import MISSING, fields
 
 # What the model is called; the scheme is said separately.
 MODEL_NAMES = {"reasoner": "recursive reasoner (TRM's network for text)",
-               "hrm": "hierarchical reasoning model (HRM)", "transformer": "decoder-only transformer LM"}
+               "hrm": "hierarchical reasoning model (HRM)", "transformer": "decoder-only transformer LM",
+               "recurrent": "recurrent network over the sequence (LSTM or GRU)"}
 
 
 def scheme_name(m) -> str:
     """A few words: 'looped', "TRM's deep supervision (halting=act)", 'teacher forcing', ..."""
     if m.kind == "transformer":
         return "teacher forcing"
+    if m.kind == "recurrent":
+        return "one left-to-right pass"
     if m.kind == "hrm":
         return f"HRM's deep supervision (halting={m.halting})"
     if one_pass(m):
@@ -54,6 +57,9 @@ def describe_training(m) -> str:
         return ("teacher forcing: one causal forward over `question <sep> answer`, the loss on the answer "
                 f"tokens and EOS only; it answers by greedy decoding (at most answer_len={m.answer_len} tokens), "
                 "with no recursion and no halting head")
+    if m.kind == "recurrent":
+        return (f"one left-to-right pass of a {m.n_layers}-layer {m.cell.upper()} (cell={m.cell}) over the question, "
+                "the loss on the in-place answer at every position; no recursion over depth and no halting head")
     calls = m.net_calls_per_step
     if m.kind == "hrm":
         iteration = (f"T={m.n_cycles} high-level updates of n={m.n_latent} low-level updates each, gradients "
@@ -121,7 +127,7 @@ def describe_training(m) -> str:
 
 def halting_head(m) -> str | None:
     """What the halting head was trained on, and whether training obeyed it; None for the LM."""
-    if m.kind == "transformer":
+    if m.kind in ("transformer", "recurrent"):
         return None
     if m.halt_loss_weight == 0:
         trained = "The halting head was not trained (halt_loss_weight=0)."
@@ -153,6 +159,8 @@ def test_time(m) -> str:
     """How evaluation, `solve` and the demo run the model."""
     if m.kind == "transformer":
         return "It decodes greedily until EOS; there are no steps to add."
+    if m.kind == "recurrent":
+        return "It reads the question once, left to right; there are no steps to add."
     default = ("each question's own T(n) iterations (the size rule)" if getattr(m, "loops_per_token", 0) else
                f"{m.trained_steps} iteration(s) ({'carry=reset: 1' if m.carry == 'reset' else 'N_sup'})")
     return ("Every scheme runs the same way: iterate from the fixed initial state and read the "
@@ -182,10 +190,14 @@ def changed_fields(m) -> dict:
 
 def architecture(m) -> str:
     """The shape of the network(s), every model kind."""
+    if m.kind == "recurrent":
+        return f"{m.n_layers}-layer {m.cell.upper()}, width {m.d_model}, the answer read in place at every question token"
     text = (f"d_model {m.d_model}, {m.n_layers} layer(s) per network, {m.n_heads} heads, {m.mixer} mixer, "
             f"SwiGLU ffn ×{m.ffn_expansion:g}, "
             + (f"local attention within {m.window} position(s)" if m.window else "attention over every position")
-            + (", rotary positions" if m.positions == "rope" else ", no positional encoding"))
+            + {"rope": ", rotary positions", "none": ", no positional encoding",
+               "random": ", rotary positions at sorted random draws (randomised positions)",
+               "coupled": ", rotary positions, the answer's coupled to its question's (position coupling)"}[m.positions])
     if m.kind == "transformer":
         return text + f", causal; answers of at most {m.answer_len} tokens (EOS included)"
     nets = ("two networks (low and high level)" if m.kind == "hrm" else

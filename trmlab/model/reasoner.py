@@ -238,14 +238,19 @@ class RecursiveReasoner(PretrainedMixin, nn.Module):
         """Matmul FLOPs of one supervision step (iteration) on one example (backward = 2x forward)."""
         cfg = self.cfg
         L = self.sequence_len(question_len)
+        attended = min(L, 2 * cfg.window + 1) if cfg.window else L  # keys each query sees
         net = stack_forward_flops(cfg.n_layers, cfg.d_model, cfg.ffn_expansion, cfg.ffn_multiple,
-                                  L, cfg.mixer)
+                                  L, cfg.mixer, attended)
         recursion = (cfg.n_latent + 1) * net
         if cfg.injection == "concat":  # the 2d -> d adapter before every latent update
             recursion += cfg.n_latent * 2 * L * 2 * cfg.d_model * cfg.d_model
         T = cfg.n_cycles
         k = ((cfg.grad_cycles if grad_cycles is None else grad_cycles) or T) if train else 0
         return (T - k) * recursion + (3 if train else 1) * (k * recursion + self.head_flops(question_len))
+
+    def answer_flops(self, question_len: int, steps: int) -> int:
+        """Matmul FLOPs of answering one question after `steps` iterations (supervision steps)."""
+        return steps * self.step_flops(question_len, train=False)
 
     def head_flops(self, question_len: int) -> int:
         answer = self.cfg.answer_len or question_len

@@ -11,6 +11,8 @@ comparison changes one thing at a time:
                 (T·(n+1) networks, one pass): more parameters, the same compute per step
   hrm           HRM over the same blocks: two networks, 2 low x 2 high cycles by default,
                 1-step gradient, Q-learning halting (the base's other settings kept)
+  recurrent     an LSTM or GRU over the sequence (`overrides={"cell": "gru"}`), its width matched
+                to the base reasoner's counted parameters (±5%); tasks answered in place only
 
 On a task answered in place (`data.answer_len = 0`) the LM writes the answer after the question,
 in a field of `data.max_question_len + 1` tokens; the one-pass models drop the looped recipes.
@@ -49,9 +51,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from ..config import DataConfig, RunConfig, TrainConfig, _build, apply_overrides, transformer_twin
-from ..model.config import HRMConfig, ReasonerConfig
+from ..model.config import HRMConfig, ReasonerConfig, RecurrentConfig
 
-MODEL_KINDS = ("reasoner", "transformer", "single_pass", "unrolled", "hrm")
+MODEL_KINDS = ("reasoner", "transformer", "single_pass", "unrolled", "hrm", "recurrent")
 GROUPS = ("main", "depth", "halting", "feedback", "schemes", "ablations")
 ONE_PASS = {"loops_per_token": 0.0, "extra_loops": 0, "incremental_alpha": 0.0, "progressive": False}
 
@@ -68,12 +70,19 @@ class ModelSpec:
     lr_grid: list = field(default_factory=list)  # this model's learning-rate grid; empty = the study's tune.lr
     # This model's study seeds on every task, or {task id: seeds} for some tasks; empty = the task's.
     seeds: list | dict = field(default_factory=list)
+    # DataConfig fields this model's cells change, its `knobs` merged into the task's: the same
+    # questions in another answer format, e.g. the chain-of-thought LM's trace ({"knobs": {"trace":
+    # True}, "answer_len": ...}). Left out of the study's JSON when empty.
+    data: dict = field(default_factory=dict)
 
     def __post_init__(self):
         # The seed is the grid's, not the model's.
         unknown = set(self.train) - ({f.name for f in fields(TrainConfig)} - {"seed"})
         if unknown:
             raise ValueError(f"model {self.name!r}: train has no field {', '.join(sorted(unknown))}")
+        unknown = set(self.data) - {f.name for f in fields(DataConfig)}
+        if unknown:
+            raise ValueError(f"model {self.name!r}: data has no field {', '.join(sorted(unknown))}")
         if self.kind not in MODEL_KINDS:
             raise ValueError(f"model {self.name!r}: unknown kind {self.kind!r}; kinds: {', '.join(MODEL_KINDS)}")
         bad = set(self.groups) - set(GROUPS)
@@ -197,7 +206,7 @@ class StudyConfig:
         return {"name": self.name, "base": self.base.to_dict(), "seeds": list(self.seeds),
                 "eval_steps": self.eval_steps, "tune": dict(self.tune), "settle_patience": self.settle_patience,
                 "tasks": [asdict(t) for t in self.tasks],
-                "models": [asdict(m) for m in self.models]}
+                "models": [{k: v for k, v in asdict(m).items() if k != "data" or v} for m in self.models]}
 
     @classmethod
     def from_dict(cls, d: dict) -> "StudyConfig":
@@ -284,6 +293,10 @@ class StudyConfig:
         if weight_decay is not None:
             train["weight_decay"] = float(weight_decay)
         base = replace(base, name=f"{self.name}/{task.id}/{spec.name}/seed{seed}", train=replace(base.train, **train))
+        if spec.data:  # the same questions in this model's answer format
+            knobs = {**base.data.knobs, **spec.data.get("knobs", {})}
+            data = _build(DataConfig, {**asdict(base.data), **spec.data, "knobs": knobs}, f"model {spec.name!r} data")
+            base = replace(base, data=data, model=replace(base.model, answer_len=data.answer_len))
         m = base.model
         if spec.kind == "transformer":
             if not base.data.answer_len:  # a task answered in place: the LM writes it after the question
@@ -291,6 +304,11 @@ class StudyConfig:
                 base = replace(base, data=replace(base.data, answer_len=field), model=replace(m, answer_len=field))
             cfg = transformer_twin(base)
             return replace(cfg, name=base.name, model=replace(cfg.model, **spec.overrides))
+        if spec.kind == "recurrent":
+            if base.data.answer_len:
+                raise ValueError(f"model {spec.name!r}: a recurrent model answers in place; task {task.id!r} "
+                                 "has an answer field (data.answer_len > 0)")
+            return replace(base, model=RecurrentConfig(**spec.overrides))
         if spec.kind == "single_pass":
             m = replace(m, n_latent=1, n_cycles=1, n_sup=1, **ONE_PASS)
         elif spec.kind == "unrolled":
@@ -333,6 +351,8 @@ def model_label(spec: ModelSpec, cfg: RunConfig) -> str:
         return f"unrolled untied stack ({m.net_calls_per_step}×{m.n_layers} layers)"
     if spec.kind == "single_pass":
         return "single pass (n=T=N_sup=1)"
+    if spec.kind == "recurrent":
+        return f"{m.cell.upper()} ({m.n_layers}×d{m.d_model})"
     if spec.kind == "hrm":
         return f"HRM ({m.n_latent} low × {m.n_cycles} high, N_sup={m.n_sup})"
     if m.recursion != "trm":

@@ -51,14 +51,25 @@ def restore_tuning_cells(cells: list, study_before, earlier_cells: list, earlier
 
 def restore_seed_cells(cells: list, earlier: dict, source: str) -> int:
     """Write the study cells among `cells` that the earlier run finished with the same run config
-    and test-time steps, whole; returns how many."""
+    and test-time steps, and evaluated on every extra set the study now asks for (the checkpoints
+    are not kept: a cell without one of them is trained again); returns how many."""
     done = {c["key"]: c for c in earlier["cells"]}
+    sets_before = {t["id"]: t.get("eval_sets", {}) for t in earlier["study"]["tasks"]}
     restored = 0
     for cell in cells:
         old = done.get(cell.key)
-        if old is not None and old["eval_steps"] == cell.eval_steps and same_run(old["run_config"], cell.cfg):
+        if (old is not None and old["eval_steps"] == cell.eval_steps and same_run(old["run_config"], cell.cfg)
+                and same_eval_sets(cell.task.eval_sets, sets_before.get(cell.task.id, {}))):
             restored += write_cell(cell.run_dir, {**old, "restored_from": source}, keep=True)
     return restored
+
+
+def same_eval_sets(now: dict, before: dict) -> bool:
+    """Whether every extra evaluation set in `now` was in `before`, made the same way (the data
+    folder a real set is read from aside)."""
+    def made(spec: dict) -> dict:
+        return {**spec, "knobs": {k: v for k, v in spec.get("knobs", {}).items() if k != "data_dir"}}
+    return all(name in before and made(before[name]) == made(spec) for name, spec in now.items())
 
 
 def write_cell(run_dir: Path, cell: dict, keep: bool = False) -> int:

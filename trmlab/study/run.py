@@ -34,8 +34,8 @@ from tqdm.auto import tqdm
 from ..compare import ModelRun, _command, majority_baseline, train_or_resume
 from ..config import RunConfig
 from ..data import load_eval_set, load_splits, make_data_task
-from ..evaluation import board_samples, evaluate
-from ..model import build_model, count_params, match_transformer
+from ..evaluation import answer_cost, board_samples, evaluate
+from ..model import build_model, count_params, match_recurrent, match_transformer
 from ..precision import pick_device, resolve_run
 from ..reporting.report import environment
 from ..tasks.grid.base import GridTask
@@ -114,11 +114,13 @@ def plan_tuning_cells(study: StudyConfig, out: Path, tasks: list[TaskSpec], voca
 
 def _cell(study: StudyConfig, task: TaskSpec, spec: ModelSpec, seed: int, cfg: RunConfig, run_dir: Path,
           vocab: dict[str, int], matched: dict, tuning: bool = False) -> Cell:
-    if spec.kind == "transformer" and not {"n_layers", "d_model"} & set(spec.overrides):  # else: a shape given
+    shaped = {"transformer": {"n_layers", "d_model"}, "recurrent": {"d_model"}}.get(spec.kind)
+    if shaped and not shaped & set(spec.overrides):  # sized to the base reasoner, unless a shape is given
         if (task.id, spec.name) not in matched:  # the same for every seed
             reasoner = study.task_base(task).model
             target = count_params(build_model(reasoner, vocab[task.id], device="meta"))
-            matched[task.id, spec.name] = match_transformer(target, cfg.model, vocab[task.id])
+            match = match_transformer if spec.kind == "transformer" else match_recurrent
+            matched[task.id, spec.name] = match(target, cfg.model, vocab[task.id])
         cfg.model = matched[task.id, spec.name]
     recursive = cfg.model.recursive and cfg.model.n_sup > 1
     steps = (spec.eval_steps or study.eval_steps) if recursive else 1
@@ -371,7 +373,7 @@ def run_cell(cell: Cell) -> dict:
     sets = {split: splits[split] for split in (("dev",) if cell.tuning else EVAL_SPLITS) if split in splits}
     if not cell.tuning:  # tuning cells are scored on dev only: the held-out sets are for the study seeds
         sets.update({name: _eval_set(cfg, spec, tokenizer) for name, spec in cell.task.eval_sets.items()})
-    task = make_data_task(cfg.data)  # its class scores every set of it (Task.score_predictions); knobs do not matter
+    task = make_data_task(cfg.data)  # scores every set of it (Task.score_predictions), in this cell's answer format
     if not cell.tuning and "train" in splits and not isinstance(task, GridTask):  # the generalisation gap
         sets["train"] = splits["train"].head(TRAIN_EVAL)
     per_row = bool(getattr(m, "loops_per_token", 0))  # a size-rule model reads dev at each row's count
@@ -384,6 +386,9 @@ def run_cell(cell: Cell) -> dict:
                      batch_size=cfg.train.eval_batch_size, device=device, precision=cfg.train.precision)
         evals[name] = {**r.summary(trained_depth, patience=cell.settle_patience),
                        **task.score_predictions(split.examples, r.predictions)}
+        if name not in ("dev", "train"):  # what each answer cost, at the model's readout
+            evals[name]["cost"] = answer_cost(model, split, r, tokenizer, _readout(r, cell, trained_depth),
+                                              device=device, precision=cfg.train.precision)
     totals = meta["totals"]
     result = {
         "task": cell.task.id, "model": cell.spec.name, "label": model_label(cell.spec, cfg),
@@ -405,6 +410,19 @@ def run_cell(cell: Cell) -> dict:
                                          device=device, precision=cfg.train.precision)
     write_cell(cell.run_dir, result)
     return result
+
+
+def _readout(r, cell: Cell, trained_depth: int):
+    """[N] iterations at a recursive model's headline readout beyond training: the settle stop where
+    the study has one, else its size rule or trained count; None for a one-pass model."""
+    if cell.eval_steps <= 1:
+        return None
+    if cell.settle_patience:
+        return r.settle_step(cell.settle_patience)
+    if r.rule_step is not None:
+        return r.rule_step.clamp(max=r.steps)
+    import torch
+    return torch.full((len(r.difficulty),), min(trained_depth, r.steps), dtype=torch.long)
 
 
 def _train_halt_step(run_dir: Path) -> float | None:

@@ -34,6 +34,7 @@ from ..data import EncodedSplit, IndexStream
 from ..model.losses import exactly_right
 from ..model.recursion import unroll
 from ..tasks.grid.base import apply_augmentations
+from ..tokenizer import PAD
 from .distributed import LOCAL
 
 
@@ -68,9 +69,9 @@ class TeacherForcing:
             batch = fresh_rows(self.data, index, width, self.generator)
             batch = {k: v[self.rows].to(self.device) for k, v in batch.items()}
         loss, predicted = self.model.loss(batch)
-        width = batch["question"].shape[1]
+        width, answer = batch["question"].shape[1], int((batch["answer"] != PAD).sum(1).max())
         return loss, {"rows": self.batch_size, "new_examples": self.batch_size,
-                      "flops": self.batch_size * self.model.train_flops(width),
+                      "flops": self.batch_size * self.model.train_flops(width, answer),
                       "row_acc": exactly_right(predicted, batch["answer"]).float().mean().item()}
 
     def state_dict(self) -> tuple[dict, dict]:  # the generator only draws with data.augment

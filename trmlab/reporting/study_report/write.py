@@ -5,13 +5,13 @@ import json
 from pathlib import Path
 
 from ..stats import t95
-from . import (adaptive, boards, comparisons, cost, data_size, depth, difficulty, extrapolation, feedback, grid, halting,
+from . import (adaptive, answer_cost, boards, comparisons, cost, data_size, depth, difficulty, extrapolation, feedback, grid, halting,
                headline, schemes, steps, tuning)
 from .reproduce import reproduce
 from .view import TaskView
 
 # A task's sections in the order they appear; each returns [] when its models or splits are absent.
-SECTIONS = (headline.section, tuning.section, extrapolation.section, data_size.section, comparisons.section, grid.steps_section, boards.section,
+SECTIONS = (headline.section, tuning.section, extrapolation.section, answer_cost.section, data_size.section, comparisons.section, grid.steps_section, boards.section,
             steps.section, schemes.section, depth.section, halting.section, adaptive.section, feedback.section,
             difficulty.section, cost.section)
 

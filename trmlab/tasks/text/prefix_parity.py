@@ -9,13 +9,25 @@ any trained on, with the same rule at every length. The answer is read in place:
 output per question position (`in_place`), by the reasoner at the question's own tokens;
 the transformer LM writes the same string after the question. A right answer is the whole
 string right. The solution field lists the running count of ones.
+
+With the knob `trace=True` the task is not answered in place: the LM writes a trace after the
+question, each input bit copied then the running parity after it, `bit>parity`, items separated
+by single spaces (question 1011, answer `1>1 0>1 1>0 1>1`). The trace is a scratchpad that makes
+every step local (Anil et al. 2022; Zhou et al. 2023, RASP-L): each state is a function of the
+state one item back and the bit just copied, so the LM never needs to attend across the whole
+string. Its states ARE the in-place answer, so the LM gets the same supervision as the in-place
+loop. Questions, their split and difficulty are the same with and without the trace (the same
+draws); `score_predictions` reads a predicted trace back: all states right, the last one right,
+the inputs copied right.
 """
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
 
-from ..base import Example, ProceduralTask, register
+from ..base import Example, ProceduralTask, normalize_answer, register
+
+TRACE_ARROW = ">"  # between an item's copied input and the state after it
 
 
 def prefix_parity(bits: str) -> str:
@@ -27,18 +39,61 @@ def prefix_parity(bits: str) -> str:
     return "".join(out)
 
 
+def parity_trace(bits: str) -> str:
+    """The trace answer: each bit, then the running parity after it."""
+    return " ".join(f"{b}{TRACE_ARROW}{p}" for b, p in zip(bits, prefix_parity(bits)))
+
+
+def read_trace(text: str, separator: str) -> tuple[list[str], list[str]] | None:
+    """(copied inputs, states) of a written trace, normalised as `answers_match` reads answers;
+    None when malformed (an item without exactly one arrow). Reads text only, never the generator."""
+    items = [item.split(TRACE_ARROW) for item in normalize_answer(text).split(separator)]
+    if any(len(item) != 2 for item in items):
+        return None
+    return [i for i, _ in items], [s for _, s in items]
+
+
+def score_traces(examples: list[Example], predictions: list[str], separator: str, truth) -> dict:
+    """Shares of predicted traces with every state right, the last state right, the inputs copied
+    right; `truth(question)` gives the true (inputs, states). A malformed trace, or one with the
+    wrong number of items, is wrong on all three."""
+    right = {"states_accuracy": 0, "final_accuracy": 0, "copy_accuracy": 0}
+    for ex, pred in zip(examples, predictions, strict=True):
+        inputs, states = ([s.lower() for s in part] for part in truth(ex.question))
+        read = read_trace(pred, separator)
+        if read is None or len(read[1]) != len(states):
+            continue
+        right["states_accuracy"] += read[1] == states
+        right["final_accuracy"] += read[1][-1] == states[-1]
+        right["copy_accuracy"] += read[0] == inputs
+    return {k: v / max(len(examples), 1) for k, v in right.items()}
+
+
 @register("prefix_parity")
 @dataclass
 class PrefixParity(ProceduralTask):
-    """Running parity of a bit string. Knobs: length ranges (difficulty = bits)."""
+    """Running parity of a bit string. Knobs: length ranges (difficulty = bits); `trace`: answer
+    with the trace, written after the question, instead of in place."""
 
     train_difficulty: tuple[int, int] = (4, 16)
     ood_difficulty: tuple[int, int] = (32, 32)
+    trace: bool = False
 
-    in_place = True
-    alphabet = "01"
+    @property
+    def in_place(self) -> bool:
+        return not self.trace
+
+    @property
+    def alphabet(self) -> str:  # the trace's symbols last: a question's ids are the same either way
+        return "01" + (" " + TRACE_ARROW if self.trace else "")
 
     def generate(self, rng: random.Random, difficulty: int) -> Example:
         bits = "".join(rng.choice("01") for _ in range(difficulty))
         ones = " ".join(str(bits[:i + 1].count("1")) for i in range(difficulty))
-        return Example(bits, prefix_parity(bits), difficulty, self.name, ones)
+        answer = parity_trace(bits) if self.trace else prefix_parity(bits)
+        return Example(bits, answer, difficulty, self.name, ones)
+
+    def score_predictions(self, examples: list[Example], predictions: list[str]) -> dict:
+        if not self.trace:
+            return {}
+        return score_traces(examples, predictions, " ", lambda bits: (list(bits), list(prefix_parity(bits))))

@@ -18,6 +18,15 @@ incremental loss, recall): after 1,000 steps dev was 1.000 but 16 moves scored 0
 stop and 32 moves 0.025; after 3,000 steps 1.000 at 16 and at 32 moves, at T(n) and at the stop.
 At 3,000 steps too, the same network once (full attention) 0.885 on the trained sizes, the
 iso-parameter LM 1.000 there, the 18-network untied stack 0.760: all three 0.000 at 16 and 32.
+
+With the knob `trace=True` the task is not answered in place: the LM writes a trace after the
+question, each move copied then the cup holding the ball after it, `XY>C`, items separated by
+commas (question AB,CA,BC, answer `AB>B,CA>B,BC>C`). The trace is a scratchpad that makes every
+step local (Anil et al. 2022; Zhou et al. 2023, RASP-L): each cup is a function of the cup one
+item back and the move just copied. Its cups ARE the in-place answer (filler removed), so the LM
+gets the same supervision as the in-place loop. Questions, their split and difficulty are the
+same with and without the trace (the same draws); `score_predictions` reads a predicted trace
+back: all cups right, the last one right, the moves copied right.
 """
 from __future__ import annotations
 
@@ -25,6 +34,7 @@ import random
 from dataclasses import dataclass
 
 from ..base import Example, ProceduralTask, register
+from .prefix_parity import TRACE_ARROW, score_traces
 
 CUPS = "ABC"
 FILLER = "_"
@@ -41,20 +51,41 @@ def track_ball(question: str) -> str:
     return FILLER.join(out)
 
 
+def ball_trace(question: str) -> str:
+    """The trace answer: each move, then the cup holding the ball after it."""
+    cups = track_ball(question)[0::3]
+    return SEPARATOR.join(f"{move}{TRACE_ARROW}{cup}" for move, cup in zip(question.split(SEPARATOR), cups))
+
+
 @register("shell_game")
 @dataclass
 class ShellGame(ProceduralTask):
-    """Track a ball under three cups through swaps. Knobs: move-count ranges (difficulty = moves)."""
+    """Track a ball under three cups through swaps. Knobs: move-count ranges (difficulty = moves);
+    `trace`: answer with the trace, written after the question, instead of in place."""
 
     train_difficulty: tuple[int, int] = (1, 8)
     ood_difficulty: tuple[int, int] = (16, 16)
+    trace: bool = False
 
-    in_place = True
-    alphabet = CUPS + FILLER + SEPARATOR
     filler = FILLER
+
+    @property
+    def in_place(self) -> bool:
+        return not self.trace
+
+    @property
+    def alphabet(self) -> str:  # the arrow last: a question's ids are the same either way
+        return CUPS + FILLER + SEPARATOR + (TRACE_ARROW if self.trace else "")
 
     def generate(self, rng: random.Random, difficulty: int) -> Example:
         moves = ["".join(rng.sample(CUPS, 2)) for _ in range(difficulty)]
         question = SEPARATOR.join(moves)
         answer = track_ball(question)
-        return Example(question, answer, difficulty, self.name, " ".join(answer[0::3]))
+        return Example(question, ball_trace(question) if self.trace else answer, difficulty, self.name,
+                       " ".join(answer[0::3]))
+
+    def score_predictions(self, examples: list[Example], predictions: list[str]) -> dict:
+        if not self.trace:
+            return {}
+        return score_traces(examples, predictions, SEPARATOR,
+                            lambda q: (q.split(SEPARATOR), list(track_ball(q)[0::3])))
