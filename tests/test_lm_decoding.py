@@ -268,3 +268,14 @@ def test_coupled_positions_put_each_answer_token_at_its_question_tokens_position
         model.forward(model.prompt(batch["question"], batch["question_len"]), n_pad, last=1)
     wide = {**batch, "question": nn.functional.pad(batch["question"], (0, 7), value=PAD)}
     assert torch.equal(model.predict(wide)["tokens"], model.predict(batch)["tokens"])
+
+
+def test_the_cache_hands_out_whole_spans_of_keys_zero_past_the_filled_ones():
+    """A key length that changes every step would make oneDNN build a bf16 matmul per length (a
+    decoding process grew past 20 GB); spans of KVCache.BUCKET keep a handful of shapes."""
+    cache = KVCache(150)
+    k, v = cache.extend(torch.ones(2, 4, 70, 8), torch.ones(2, 4, 70, 8))
+    assert k.shape[2] == v.shape[2] == 2 * KVCache.BUCKET and cache.length == 70
+    assert bool((k[:, :, 70:] == 0).all()) and bool((v[:, :, 70:] == 0).all())
+    k, _ = cache.extend(torch.ones(2, 4, 70, 8), torch.ones(2, 4, 70, 8))
+    assert k.shape[2] == 150  # never past the capacity

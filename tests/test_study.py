@@ -54,6 +54,22 @@ def test_study_runs_every_cell_and_writes_a_report(finished_study):
     assert not lm["recursive"] and abs(lm["params"] - reasoner["params"]) / reasoner["params"] <= 0.02
 
 
+def test_every_cell_records_what_its_answers_cost_and_the_report_shows_it(finished_study):
+    """Per held-out set: FLOPs from the model's own count at the steps it spent (the reasoner's
+    readout, the LM's generated tokens), measured milliseconds; none for dev, which picks checkpoints."""
+    study, out, results = finished_study
+    by = {c["model"]: c for c in results["cells"]}
+    for c in results["cells"]:
+        assert "cost" not in c["eval"]["dev"] and {"test", "ood"} <= {s for s, e in c["eval"].items() if "cost" in e}
+        for e in (c["eval"]["test"], c["eval"]["ood"]):
+            assert e["cost"]["flops_per_question"] > 0 and e["cost"]["ms_per_question"] > 0
+    assert by["reasoner"]["eval"]["test"]["cost"]["steps_per_question"] == study.base.model.n_sup
+    assert by["single-pass"]["eval"]["test"]["cost"]["steps_per_question"] == 1
+    assert 1 <= by["transformer"]["eval"]["test"]["cost"]["steps_per_question"] <= study.base.data.answer_len
+    report = (out / "smoke" / "report.md").read_text()
+    assert "### The cost of an answer" in report and "The price of a right answer" in report
+
+
 def test_a_finished_cell_is_not_rerun(finished_study, monkeypatch):
     study, out, results = finished_study
     import trmlab.study.run as run_module

@@ -114,17 +114,18 @@ class TransformerLM(PretrainedMixin, nn.Module):
         longest = T - int(n_pad.min())
         if longest > self.cfg.max_positions:
             raise ValueError(f"sequence of {longest} tokens exceeds max_positions={self.cfg.max_positions}")
+        keys = T if cache is None else cache[0].span(T)  # the cache hands out whole spans, the rest masked
         if positions is None:
             if self.cfg.positions == "coupled":
                 raise ValueError("coupled positions depend on the question's length: pass `positions`")
-            positions = self.positions(n_pad, T, T - n_pad)
-        col = torch.arange(T, device=tokens.device)
-        q_col = col[start:, None]  # [L, 1]: the queries' columns
+            positions = self.positions(n_pad, keys, T - n_pad)
+        col = torch.arange(keys, device=tokens.device)
+        q_col = col[start:T, None]  # [L, 1]: the queries' columns
         # Causal; padding is no key, but a padding row may see itself, so no softmax row is empty.
         mask = (col <= q_col) & ((col >= n_pad[:, None, None]) | (col == q_col))  # [B, L, T]
         h = self.token_embed(tokens) * math.sqrt(self.cfg.d_model)
         ctx = make_context(self.rotary, positions[:, start:T], mask, self.cfg.window, stream_dtype(h),
-                           key_positions=positions[:, :T])
+                           key_positions=positions[:, :keys])
         h = self.net(h, ctx, cache)
         return self.head(h[:, -last:])
 
