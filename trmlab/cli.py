@@ -58,9 +58,9 @@ def _fit_layout(cfg: RunConfig) -> None:
     """A grid task (or another task answered in place) reads its answer in place, a text task
     in answer slots: switch a preset made for the other kind (`trmlab train --task sudoku` from
     the text default)."""
-    from .tasks import make_task
+    from .data import data_task
     from .tasks.grid.base import GridTask
-    task = make_task(cfg.data.task, **{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.data.knobs.items()})
+    task = data_task(cfg.data)  # its knobs decide the layout too (`trace` answers after the question)
     if task.in_place and cfg.data.answer_len and cfg.model.kind != "transformer":
         cfg.data.answer_len = cfg.model.answer_len = 0
     if isinstance(task, GridTask):

@@ -181,12 +181,17 @@ class IndexStream:
         self.epoch, self.offset, self._perm = state["epoch"], state["offset"], None
 
 
+def data_task(cfg):
+    """The task a DataConfig names, with its knobs (JSON lists as tuples), unchecked against the layout."""
+    from .tasks import make_task
+    return make_task(cfg.task, **{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.knobs.items()})
+
+
 def make_data_task(cfg):
     """The task a DataConfig names, checked against the data layout it asks for."""
-    from .tasks import make_task
     from .tasks.grid.base import GridTask
 
-    task = make_task(cfg.task, **{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.knobs.items()})
+    task = data_task(cfg)
     if isinstance(task, GridTask) and (cfg.answer_len or cfg.tokenizer != "char"):
         raise ValueError(f"task {cfg.task!r} is a grid puzzle: its answer is read in place "
                          f"(set data.answer_len=0, model.answer_len=0) with the char tokenizer")

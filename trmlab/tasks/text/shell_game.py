@@ -34,7 +34,7 @@ import random
 from dataclasses import dataclass
 
 from ..base import Example, ProceduralTask, register
-from .prefix_parity import TRACE_ARROW, score_traces
+from .trace import TRACE_ARROW, score_traces, write_trace
 
 CUPS = "ABC"
 FILLER = "_"
@@ -54,7 +54,7 @@ def track_ball(question: str) -> str:
 def ball_trace(question: str) -> str:
     """The trace answer: each move, then the cup holding the ball after it."""
     cups = track_ball(question)[0::3]
-    return SEPARATOR.join(f"{move}{TRACE_ARROW}{cup}" for move, cup in zip(question.split(SEPARATOR), cups))
+    return write_trace(question.split(SEPARATOR), cups, SEPARATOR)
 
 
 @register("shell_game")
