@@ -45,7 +45,7 @@ def test_serialises_and_trains_deterministically(bpe):
     texts = [t for e in examples for t in (e.question, e.answer)]
     assert BPETokenizer.train(texts, 400).to_dict() == bpe.to_dict()
     assert isinstance(tokenizer_from_dict(CharTokenizer().to_dict()), CharTokenizer)
-    with pytest.raises(ValueError, match="choose 'char' or 'bpe'"):
+    with pytest.raises(ValueError, match="choose 'char', 'word' or 'bpe'"):
         build_tokenizer("wordpiece")
 
 

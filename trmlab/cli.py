@@ -56,13 +56,15 @@ def _run_config(args) -> RunConfig:
 
 def _fit_layout(cfg: RunConfig) -> None:
     """A grid task (or another task answered in place) reads its answer in place, a text task
-    in answer slots: switch a preset made for the other kind (`trmlab train --task sudoku` from
-    the text default)."""
+    in answer slots, a story in words: switch a preset made for the other kind (`trmlab train
+    --task sudoku` from the text default)."""
     from .data import data_task
     from .tasks.grid.base import GridTask
     task = data_task(cfg.data)  # its knobs decide the layout too (`trace` answers after the question)
     if task.in_place and cfg.data.answer_len and cfg.model.kind != "transformer":
         cfg.data.answer_len = cfg.model.answer_len = 0
+    if getattr(task, "vocabulary", None):  # a story: one token per word of its own vocabulary
+        cfg.data.tokenizer = "word"
     if isinstance(task, GridTask):
         rows, cols = task.shape()
         cfg.data.max_question_len = max(cfg.data.max_question_len, rows * cols)

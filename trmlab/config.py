@@ -27,7 +27,7 @@ class DataConfig:
     answer_len: int = 8  # answer slots, EOS included
     max_question_len: int = 256  # tokens; longer questions are an error (or skipped, below)
     too_long: str = "error"  # or "skip": drop and count examples that do not fit
-    tokenizer: str = "char"  # or "bpe": trained on the train split's questions and answers
+    tokenizer: str = "char"  # "bpe": trained on the train split's text; "word": a story task's words
     bpe_vocab_size: int = 512
     # Label-preserving augmentation of text training rows, drawn afresh every time a row is used
     # (the task's augment_example: p-hop's alphabet relabelled, people and variables renamed);
@@ -38,7 +38,7 @@ class DataConfig:
         check_fields("data", self, {
             "seed": at_least(0), "n_train": at_least(0), "n_dev": at_least(0), "n_test": at_least(0),
             "n_ood": at_least(0), "answer_len": at_least(0), "max_question_len": at_least(1),
-            "too_long": one_of("error", "skip"), "tokenizer": one_of("char", "bpe"),
+            "too_long": one_of("error", "skip"), "tokenizer": one_of("char", "word", "bpe"),
             "bpe_vocab_size": at_least(5)})
 
 

@@ -87,7 +87,9 @@ def encode(examples: list[Example], tokenizer, answer_len: int, max_question_len
                        else f"answer {ex.answer!r} needs {len(a)} slots (answer_len {answer_len})"
                        if len(a) > answer_len else "empty question" if not q else None)
         else:
-            a = [PAD if c in unscored else t for c, t in zip(ex.answer, tokenizer.encode(ex.answer))]
+            a = tokenizer.encode(ex.answer)
+            if unscored:  # one character per cell (a board)
+                a = [PAD if c in unscored else t for c, t in zip(ex.answer, a)]
             problem = (f"board has {len(q)} cells (limit {max_question_len})" if len(q) > max_question_len
                        else f"answer has {len(a)} cells, its board {len(q)}" if len(a) != len(q)
                        else "empty board" if not q else None)
@@ -195,7 +197,12 @@ def make_data_task(cfg):
     if isinstance(task, GridTask) and (cfg.answer_len or cfg.tokenizer != "char"):
         raise ValueError(f"task {cfg.task!r} is a grid puzzle: its answer is read in place "
                          f"(set data.answer_len=0, model.answer_len=0) with the char tokenizer")
-    if task.in_place and cfg.tokenizer != "char":
+    words = getattr(task, "vocabulary", None)
+    if words and cfg.tokenizer != "word":
+        raise ValueError(f"task {cfg.task!r} is written in words of its own vocabulary: set data.tokenizer=word")
+    if cfg.tokenizer == "word" and not words:
+        raise ValueError(f"data.tokenizer=word reads a task's own vocabulary; {cfg.task!r} has none (use char or bpe)")
+    if task.in_place and cfg.tokenizer == "bpe":
         raise ValueError(f"task {cfg.task!r} is answered in place, one token per character: use the char tokenizer")
     if getattr(cfg, "augment", False) and not isinstance(task, GridTask) and not hasattr(task, "augment_example"):
         raise ValueError(f"data.augment=True: task {cfg.task!r} has no label-preserving augmentation "
@@ -208,7 +215,7 @@ def make_data_task(cfg):
 
 def load_splits(cfg, splits=("train", "dev", "test", "ood"), tokenizer=None):
     """(tokenizer, {split: EncodedSplit}) for a DataConfig; deterministic from cfg.seed."""
-    from .tokenizer import CharTokenizer, build_tokenizer
+    from .tokenizer import CharTokenizer, WordTokenizer, build_tokenizer
 
     task = make_data_task(cfg)
     sizes = {"train": cfg.n_train, "dev": cfg.n_dev, "test": cfg.n_test, "ood": cfg.n_ood}
@@ -216,6 +223,8 @@ def load_splits(cfg, splits=("train", "dev", "test", "ood"), tokenizer=None):
     alphabet = getattr(task, "alphabet", "")
     if tokenizer is None and alphabet:  # grids: one token per symbol of the task's alphabet
         tokenizer = CharTokenizer(alphabet)
+    if tokenizer is None and cfg.tokenizer == "word":  # stories: one token per word of the task's vocabulary
+        tokenizer = WordTokenizer(task.vocabulary)
     if tokenizer is None:  # BPE learns from the training split only (drawn for it if not asked for)
         train = []
         if cfg.tokenizer != "char":
@@ -230,12 +239,17 @@ def load_splits(cfg, splits=("train", "dev", "test", "ood"), tokenizer=None):
     return tokenizer, out
 
 
+def written_after(task, answer: str, tokenizer) -> str:
+    """An in-place answer as the LM writes it after the question: fillers and unscored pieces dropped."""
+    dropped = set(task.filler + task.unscored) if tokenizer.separator == "" else {task.filler, task.unscored}
+    return tokenizer.separator.join(p for p in tokenizer.pieces(answer) if p not in dropped)
+
+
 def encode_for(task, cfg, examples: list[Example], tokenizer, split: str) -> EncodedSplit:
     where = f"task {cfg.task!r} split {split!r}: "
     exact = task.in_place and cfg.answer_len > 0
-    if exact:  # an in-place answer written after the question (the LM): its scored characters
-        examples = [replace(ex, answer="".join(c for c in ex.answer if c not in task.filler + task.unscored))
-                    for ex in examples]
+    if exact:  # an in-place answer written after the question (the LM): its scored pieces
+        examples = [replace(ex, answer=written_after(task, ex.answer, tokenizer)) for ex in examples]
     out = encode(examples, tokenizer, cfg.answer_len, cfg.max_question_len, cfg.too_long,
                  where=where, unscored=task.unscored)
     out.exact = exact

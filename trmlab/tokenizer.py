@@ -5,10 +5,12 @@ Ids 0..3 are the special tokens in every tokenizer: PAD, EOS, SEP, UNK.
 """
 from __future__ import annotations
 
+import re
 import string
 
 SPECIALS = ("<pad>", "<eos>", "<sep>", "<unk>")
 PAD, EOS, SEP, UNK = range(4)
+WORD = re.compile(r"[a-z0-9]+|[^\sa-z0-9]")  # a word, a number or one punctuation mark
 
 
 def content_ids(ids) -> list[int]:
@@ -30,26 +32,61 @@ class CharTokenizer:
     """
 
     kind = "char"
+    separator = ""  # between pieces in decoded text
 
     def __init__(self, alphabet: str | None = None):
         self.alphabet = alphabet if alphabet is not None else _default_alphabet()
         if len(set(self.alphabet)) != len(self.alphabet):
-            raise ValueError("tokenizer alphabet has repeated characters")
+            raise ValueError(f"{self.kind} tokenizer: its alphabet repeats a symbol")
         self._id = {c: i + len(SPECIALS) for i, c in enumerate(self.alphabet)}
 
     @property
     def vocab_size(self) -> int:
         return len(SPECIALS) + len(self.alphabet)
 
+    def pieces(self, text: str) -> list[str]:
+        """The text cut into the units that become tokens."""
+        return list(text)
+
+    def unknown(self, text: str) -> list[str]:
+        """The pieces of `text` outside the alphabet (each becomes <unk>), sorted."""
+        return sorted({p for p in self.pieces(text) if p not in self._id})
+
     def encode(self, text: str) -> list[int]:
-        return [self._id.get(c, UNK) for c in text]
+        return [self._id.get(p, UNK) for p in self.pieces(text)]
+
+    def symbol(self, i: int, special: str = "") -> str:
+        """The text of id `i`; `special` for a special token."""
+        return self.alphabet[i - len(SPECIALS)] if i >= len(SPECIALS) else special
 
     def decode(self, ids) -> str:
         """Text of the ids up to the first EOS; other special tokens are dropped."""
-        return "".join(self.alphabet[i - len(SPECIALS)] for i in content_ids(ids))
+        return self.separator.join(self.symbol(i) for i in content_ids(ids))
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "alphabet": self.alphabet}
+
+
+class WordTokenizer(CharTokenizer):
+    """One token per word or punctuation mark, lower-cased, over a task's fixed vocabulary (the
+    story tasks): `Ben has 3 marbles.` is `ben has 3 marbles .`.
+
+    A story answered in place needs one answer token per question token: a word per token keeps
+    the stories short (about 7 tokens an event, not 35 characters), so the loop's reach (window x
+    layers x iterations) covers an event in about one iteration. Words outside the vocabulary map
+    to <unk>; the tokenizer travels in the checkpoint like the others."""
+
+    kind = "word"
+    separator = " "
+
+    def __init__(self, words):
+        super().__init__(tuple(words))
+
+    def pieces(self, text: str) -> list[str]:
+        return WORD.findall(text.lower())
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "words": list(self.alphabet)}
 
 
 def _default_alphabet() -> str:
@@ -106,10 +143,12 @@ def tokenizer_from_dict(d: dict):
     kind = d.get("kind")
     if kind == "char":
         return CharTokenizer(d["alphabet"])
+    if kind == "word":
+        return WordTokenizer(d["words"])
     if kind == "bpe":
         from tokenizers import Tokenizer
         return BPETokenizer(Tokenizer.from_str(d["json"]))
-    raise ValueError(f"unknown tokenizer kind {kind!r} (known: 'char', 'bpe')")
+    raise ValueError(f"unknown tokenizer kind {kind!r} (known: 'char', 'word', 'bpe')")
 
 
 def build_tokenizer(kind: str, texts=(), vocab_size: int = 512):
@@ -118,4 +157,6 @@ def build_tokenizer(kind: str, texts=(), vocab_size: int = 512):
         return CharTokenizer()
     if kind == "bpe":
         return BPETokenizer.train(texts, vocab_size)
-    raise ValueError(f"unknown tokenizer {kind!r}; choose 'char' or 'bpe'")
+    if kind == "word":
+        raise ValueError("the word tokenizer takes its words from a task that has a vocabulary (math_story, logic_story)")
+    raise ValueError(f"unknown tokenizer {kind!r}; choose 'char', 'word' or 'bpe'")

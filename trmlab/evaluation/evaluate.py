@@ -16,7 +16,7 @@ import torch
 
 from ..data import EncodedSplit
 from ..tasks import answers_match
-from ..tokenizer import PAD, SPECIALS
+from ..tokenizer import PAD
 from ..precision import autocast
 
 
@@ -218,8 +218,9 @@ def evaluate(model, split: EncodedSplit, tokenizer, *, steps: int | None = None,
 
 
 def board_text(ids, tokenizer) -> str:
-    """A predicted board as text, one character per cell ('?' for a special token)."""
-    return "".join(tokenizer.alphabet[i - len(SPECIALS)] if i >= len(SPECIALS) else "?" for i in ids.tolist())
+    """An answer written in place as text, one piece per position: a character per cell, or a
+    word per word of a story ('?' for a special token)."""
+    return tokenizer.separator.join(tokenizer.symbol(i, "?") for i in ids.tolist())
 
 
 @torch.no_grad()

@@ -98,9 +98,10 @@ def encode_question(question: str, tokenizer, cfg, shape: tuple[int, int] | None
         raise QuestionError("the question is empty", "empty")
     ids = tokenizer.encode(question)
     if UNK in ids:  # a char tokenizer maps characters outside its alphabet to <unk>: never guess
-        unknown = sorted({c for c in question if UNK in tokenizer.encode(c)})
-        raise QuestionError(f"this model's tokenizer does not know the character(s) "
-                            f"{' '.join(map(repr, unknown))}", "unknown characters")
+        unknown = tokenizer.unknown(question)
+        what = "word" if tokenizer.kind == "word" else "character"
+        raise QuestionError(f"this model's tokenizer does not know the {what}(s) "
+                            f"{' '.join(map(repr, unknown))}", f"unknown {what}s")
     if shape is not None:
         rows, cols = shape
         if len(ids) != rows * cols:

@@ -208,9 +208,10 @@ class RecurrentConfig:
     d_model: int = 128  # the embedding and hidden width
     n_layers: int = 1
     cell: str = "lstm"  # or "gru"
+    delay: int = 0  # position i's answer is read after token i + delay (a lookahead; model/recurrent.py)
     max_positions: int = 4096  # the longest question `solve` and `eval --file` hand it (it has no limit)
     loss: str = "softmax"
-    RULES = {"d_model": at_least(1), "n_layers": at_least(1), "cell": one_of("lstm", "gru"),
+    RULES = {"d_model": at_least(1), "n_layers": at_least(1), "cell": one_of("lstm", "gru"), "delay": at_least(0),
              "max_positions": at_least(1), "loss": one_of("softmax", "stablemax")}
 
     def __post_init__(self):

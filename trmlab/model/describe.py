@@ -191,7 +191,8 @@ def changed_fields(m) -> dict:
 def architecture(m) -> str:
     """The shape of the network(s), every model kind."""
     if m.kind == "recurrent":
-        return f"{m.n_layers}-layer {m.cell.upper()}, width {m.d_model}, the answer read in place at every question token"
+        ahead = f", {m.delay} token(s) after it (delay={m.delay})" if m.delay else ""
+        return f"{m.n_layers}-layer {m.cell.upper()}, width {m.d_model}, the answer read in place at every question token{ahead}"
     text = (f"d_model {m.d_model}, {m.n_layers} layer(s) per network, {m.n_heads} heads, {m.mixer} mixer, "
             f"SwiGLU ffn ×{m.ffn_expansion:g}, "
             + (f"local attention within {m.window} position(s)" if m.window else "attention over every position")

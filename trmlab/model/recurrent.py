@@ -4,8 +4,10 @@ in-place answer at every position (one output per question token, as the looped 
 A finite-state problem (prefix parity, the shell game) is one state update per symbol: a recurrent
 network can carry that state to any length, which is why it is the control every claim that "the
 loop extrapolates" has to beat (Delétang et al. 2023, arXiv 2207.02098: LSTM 100% on parity at
-41-500 after training on <= 40). Questions are right-padded, so padding comes after every real
-token and never reaches an answer. It runs in fp32 even under bf16 autocast: its recurrence is a
+41-500 after training on <= 40). With `delay` = d it writes position i's answer after reading
+token i + d: the shell game writes a move's cup at its first letter, before the move's second
+letter says which cups swap, which no reader without lookahead can answer. Questions are
+right-padded (and d PAD tokens appended), so padding never carries a label. It runs in fp32 even under bf16 autocast: its recurrence is a
 long chain of small matmuls where bf16 rounding compounds with length, and it is cheap anyway.
 """
 from __future__ import annotations
@@ -37,12 +39,13 @@ class RecurrentSeq(PretrainedMixin, nn.Module):
         self.head = linear(d, vocab_size)
 
     def forward(self, question: torch.Tensor) -> torch.Tensor:
-        """Logits [B, L, V] at every question position, each from the tokens up to it."""
+        """Logits [B, L, V] at every question position, each from the tokens up to `delay` past it."""
         if question.shape[1] > self.cfg.max_positions:
             raise ValueError(f"question of {question.shape[1]} tokens exceeds max_positions={self.cfg.max_positions}")
+        read = nn.functional.pad(question, (0, self.cfg.delay), value=PAD)
         with torch.autocast(question.device.type, enabled=False):
-            h, _ = self.rnn(self.token_embed(question).float())
-            return self.head(h)
+            h, _ = self.rnn(self.token_embed(read).float())
+            return self.head(h[:, self.cfg.delay:])
 
     def loss(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """The in-place answer's loss (PAD targets unscored); returns (loss, predicted tokens as wide as
@@ -63,7 +66,7 @@ class RecurrentSeq(PretrainedMixin, nn.Module):
         _, gates = CELLS[self.cfg.cell]
         d = self.cfg.d_model
         per_token = self.cfg.n_layers * 2 * gates * (d * d + d * d) + 2 * d * self.vocab_size
-        return question_len * per_token
+        return (question_len + self.cfg.delay) * per_token
 
     def train_flops(self, question_len: int, answer_len: int | None = None) -> int:
         """Matmul FLOPs of one training example (forward + backward = 3x forward)."""

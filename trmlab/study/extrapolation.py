@@ -164,6 +164,9 @@ def study_extrap_ablations() -> StudyConfig:
 # each with its own field's recipe, at 2x to 16x the trained size.
 RIVAL_MULTIPLES = (4, 8, 16)  # eval sets beyond the OOD split's 2x
 RIVAL_SET_SIZE = {4: 1000, 8: 200, 16: 200}  # questions per set (the largest are the costliest to think through)
+# The recurrent rivals read 2 tokens ahead: the shell game writes a move's cup at its first letter,
+# before the letter that says which cups swap (a reader without lookahead scored 0.017 on dev there).
+RIVAL_DELAY = 2
 LM_POSITIONS = 2048  # every LM's positions: above the longest prompt + trace, and Ruoss et al.'s L for random ones
 
 
@@ -183,7 +186,7 @@ def _rival_task(task: str) -> TaskSpec:
 
 def _rival_models(tasks: list[str]) -> list[ModelSpec]:
     """The looped recipe; an LSTM and a GRU over the sequence (width matched to the loop's counted
-    parameters); the iso-parameter LM with RoPE (as in extrap-cpu), without positions (NoPE,
+    parameters, reading RIVAL_DELAY tokens ahead); the iso-parameter LM with RoPE (as in extrap-cpu), without positions (NoPE,
     Kazemnejad et al. 2023), with randomised positions (Ruoss et al. 2023) and with position
     coupling (each answer token at its question token's position; Cho et al. 2024); and the same LM writing
     a chain-of-thought trace (the running state after each input symbol, `trace` knob), with RoPE
@@ -192,8 +195,10 @@ def _rival_models(tasks: list[str]) -> list[ModelSpec]:
     cot = {"knobs": {"trace": True}, "answer_len": trace_len + 1}  # + EOS
     lm = {"window": 0, "max_positions": LM_POSITIONS}
     return [ModelSpec("looped", label="looped: T(n) from the length, incremental loss, recall, local attention"),
-            ModelSpec("lstm", kind="recurrent", overrides={"cell": "lstm"}, label="LSTM (iso-parameter)"),
-            ModelSpec("gru", kind="recurrent", overrides={"cell": "gru"}, label="GRU (iso-parameter)"),
+            ModelSpec("lstm", kind="recurrent", overrides={"cell": "lstm", "delay": RIVAL_DELAY},
+                      label="LSTM (iso-parameter)"),
+            ModelSpec("gru", kind="recurrent", overrides={"cell": "gru", "delay": RIVAL_DELAY},
+                      label="GRU (iso-parameter)"),
             ModelSpec("transformer", kind="transformer", overrides=lm, label="LM, RoPE (iso-parameter)"),
             ModelSpec("lm-nope", kind="transformer", overrides={**lm, "positions": "none"}, label="LM, no positions"),
             ModelSpec("lm-random", kind="transformer", overrides={**lm, "positions": "random"},

