@@ -65,7 +65,7 @@ def _fit_layout(cfg: RunConfig) -> None:
         cfg.data.answer_len = cfg.model.answer_len = 0
     if isinstance(task, GridTask):
         rows, cols = task.shape()
-        cfg.data.max_question_len = max(cfg.data.max_question_len, rows * cols)
+        cfg.data.max_question_len = max(cfg.data.max_question_len, task.most_cells())
         if cfg.model.mixer == "mlp":
             cfg.model.question_len = rows * cols
 
