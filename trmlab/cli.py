@@ -67,7 +67,7 @@ def _fit_layout(cfg: RunConfig) -> None:
         cfg.data.tokenizer = "word"
     if isinstance(task, GridTask):
         rows, cols = task.shape()
-        cfg.data.max_question_len = max(cfg.data.max_question_len, rows * cols)
+        cfg.data.max_question_len = max(cfg.data.max_question_len, task.most_cells())
         if cfg.model.mixer == "mlp":
             cfg.model.question_len = rows * cols
 

@@ -181,7 +181,7 @@ def evaluate(model, split: EncodedSplit, tokenizer, *, steps: int | None = None,
             cells.append(((tokens == answer) & scored).sum(-1) / scored.sum(-1).clamp(min=1))
             to_fill = scored & (answer != batch["question"].cpu()[None, :, :answer.shape[-1]])
             fill.append(((tokens == answer) & to_fill).sum(-1) / to_fill.sum(-1).clamp(min=1))
-            final += [board_text(row, tokenizer) for row in tokens[-1]]
+            final += [board_text(row[:n], tokenizer) for row, n in zip(tokens[-1], batch["question_len"].tolist())]
             # The whole written answer (the question's positions, not its padding) moved or not.
             real = torch.arange(tokens.shape[-1])[None] < batch["question_len"].cpu()[:, None]
             moved = ((tokens[1:] != tokens[:-1]) & real).any(-1)

@@ -101,46 +101,67 @@ def attention_bias(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return torch.zeros(allowed.shape, dtype=dtype, device=allowed.device).masked_fill_(~allowed, float("-inf"))
 
 
+def coordinates(positions: torch.Tensor) -> torch.Tensor:
+    """Positions as [B, L, axes]: a 1-D position [B, L] is one coordinate; a board's (row, column)
+    [B, L, 2] (`model.grid_2d`) two. The window and rotary treat every axis alike."""
+    return positions[..., None] if positions.dim() == 2 else positions
+
+
 def within_window(positions: torch.Tensor, window: int, keys: torch.Tensor | None = None) -> torch.Tensor:
-    """[B, L, T] bool: query i may see key j when |pos_i - pos_j| <= window (`model.window`);
-    the keys' positions [B, T] are the queries' own unless given (decoding with a `KVCache`).
+    """[B, L, T] bool: query i may see key j when |pos_i - pos_j| <= window on every axis
+    (`model.window`; on a board: within `window` rows and `window` columns); the keys' positions
+    are the queries' own unless given (decoding with a `KVCache`).
 
     Local attention makes a layer's reach a fixed number of positions, whatever the length:
     the rule a recursive model learns on short inputs is then the same on long ones, and only
     more iterations carry information further (the FIR/IIR point of the design notes)."""
     keys = positions if keys is None else keys
-    return (positions[:, :, None] - keys[:, None, :]).abs() <= window
+    allowed = None
+    for p, k in zip(coordinates(positions).unbind(-1), coordinates(keys).unbind(-1)):
+        near = (p[:, :, None] - k[:, None, :]).abs() <= window  # axis by axis: one [B, L, T] difference at a time
+        allowed = near if allowed is None else allowed & near
+    return allowed
 
 
 def make_context(rotary: "Rotary | None", positions: torch.Tensor, allowed: torch.Tensor | None,
-                 window: int, dtype: torch.dtype, key_positions: torch.Tensor | None = None) -> Context:
-    """The attention context of one forward: rotary angles at `positions` [B, L] (none without
-    a `rotary`), and the mask `allowed` (bool, broadcastable to [B, L, T]; None = all) narrowed
-    to the local `window` when there is one. `key_positions` [B, T]: the keys' positions where
-    they are not the queries' (decoding with a `KVCache`: every column so far)."""
+                 window: int, dtype: torch.dtype, key_positions: torch.Tensor | None = None,
+                 readers: int = 0) -> Context:
+    """The attention context of one forward: rotary angles at `positions` ([B, L], or [B, L, 2] on a
+    board; none without a `rotary`), and the mask `allowed` (bool, broadcastable to [B, L, T];
+    None = all) narrowed to the local `window` when there is one. `key_positions`: the keys'
+    positions where they are not the queries' (decoding with a `KVCache`: every column so far).
+    The first `readers` queries (a board's registers) are not narrowed: they read every allowed key."""
     if window:
         local = within_window(positions, window, key_positions)
+        local[:, :readers] = True
         allowed = local if allowed is None else allowed & local
     bias = None if allowed is None else attention_bias(allowed[:, None], dtype)
     return Context(None if rotary is None else rotary(positions), bias)
 
 
 class Rotary(nn.Module):
-    """Rotary embeddings for explicit per-row positions [B, L].
+    """Rotary embeddings for explicit per-row positions: [B, L], or [B, L, axes] coordinates.
 
     Positions are passed in (not implied by the column index) so that a question
-    padded to any length gets exactly the same relative positions.
+    padded to any length gets exactly the same relative positions. With several axes
+    (a board's row and column, `model.grid_2d`) each axis rotates its own share of the
+    head's pairs, with the frequencies a head of that share would use (axial rotary):
+    a score then depends on (Δrow, Δcol), never on the board's width.
     """
 
-    def __init__(self, head_dim: int, theta: float = 10000.0):
+    def __init__(self, head_dim: int, theta: float = 10000.0, axes: int = 1):
         super().__init__()
-        inv_freq = 1.0 / theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim)
+        if head_dim % (2 * axes):
+            raise ValueError(f"rotary over {axes} axes needs a head size that is a multiple of {2 * axes}, "
+                             f"not {head_dim}")
+        share = head_dim // axes  # the head dimensions each axis rotates
+        inv_freq = 1.0 / theta ** (torch.arange(0, share, 2, dtype=torch.float32) / share)
         self.register_buffer("inv_freq", inv_freq, persistent=False)
 
     def forward(self, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(cos, signed sin), laid out [B, L, 1, 1, hd] to broadcast over (q/k, heads) of the
         fused projection. The sign of rotate-half lives in the sin: [-sin, +sin]."""
-        angles = positions.float()[..., None] * self.inv_freq  # [B, L, hd/2]
+        angles = (coordinates(positions).float()[..., None] * self.inv_freq).flatten(-2)  # [B, L, hd/2]
         cos, sin = angles.cos(), angles.sin()
         return (torch.cat([cos, cos], dim=-1)[:, :, None, None],
                 torch.cat([-sin, sin], dim=-1)[:, :, None, None])

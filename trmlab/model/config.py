@@ -67,6 +67,11 @@ class ReasonerConfig(NetConfig):
     answer_len: int = 8  # F: answer slots, the EOS included; 0 = in place (at the question's tokens)
     distinct_slots: bool = False  # one learned placeholder per slot instead of one shared (label-free either way)
     question_len: int = 0  # fixed question width; required by the "mlp" mixer only
+    # The question is a square board read in 2-D (answered in place): a cell's position is its
+    # (row, column), side = sqrt(the row's question length), so one model reads any board size;
+    # `window` means |drow| <= w and |dcol| <= w, and rotary turns half its pairs by row and half
+    # by column. Registers read the whole board and no cell reads them (cells stay local).
+    grid_2d: bool = False
     halt_explore_prob: float = 0.1
     halt_loss_weight: float = 0.5
     loss: str = "softmax"  # or "stablemax"
@@ -126,6 +131,11 @@ class ReasonerConfig(NetConfig):
         super().__post_init__()
         require(self.mixer != "mlp" or self.question_len > 0,
                 "model.mixer='mlp' needs a fixed model.question_len >= 1 (the token mixer's width)")
+        require(not self.grid_2d or (self.answer_len == 0 and self.mixer == "attention"),
+                "model.grid_2d reads a board in place with attention: set model.answer_len=0 and model.mixer='attention'")
+        require(not self.grid_2d or self.positions != "rope" or self.d_model // self.n_heads % 4 == 0,
+                f"model.grid_2d rotates half of each head's pairs by row and half by column: d_model/n_heads="
+                f"{self.d_model // self.n_heads} must be a multiple of 4")
         require(not self.untied or self.n_cycles == 1,
                 "model.untied needs model.n_cycles=1: the layers of the no-grad cycles would never be trained")
         require(self.grad_cycles <= self.n_cycles,

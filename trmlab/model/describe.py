@@ -193,12 +193,15 @@ def architecture(m) -> str:
     if m.kind == "recurrent":
         ahead = f", {m.delay} token(s) after it (delay={m.delay})" if m.delay else ""
         return f"{m.n_layers}-layer {m.cell.upper()}, width {m.d_model}, the answer read in place at every question token{ahead}"
+    board = getattr(m, "grid_2d", False)  # a square board read in 2-D
     text = (f"d_model {m.d_model}, {m.n_layers} layer(s) per network, {m.n_heads} heads, {m.mixer} mixer, "
             f"SwiGLU ffn ×{m.ffn_expansion:g}, "
-            + (f"local attention within {m.window} position(s)" if m.window else "attention over every position")
+            + (f"local attention within {m.window} {'rows and columns' if board else 'position(s)'}" if m.window
+               else "attention over every position")
             + {"rope": ", rotary positions", "none": ", no positional encoding",
                "random": ", rotary positions at sorted random draws (randomised positions)",
-               "coupled": ", rotary positions, the answer's coupled to its question's (position coupling)"}[m.positions])
+               "coupled": ", rotary positions, the answer's coupled to its question's (position coupling)"}[m.positions]
+            + (", a cell's position its (row, column) on a square board of any size" if board else ""))
     if m.kind == "transformer":
         return text + f", causal; answers of at most {m.answer_len} tokens (EOS included)"
     nets = ("two networks (low and high level)" if m.kind == "hrm" else

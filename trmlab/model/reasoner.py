@@ -5,9 +5,10 @@ One sequence per example, attended bidirectionally:
     [ R registers | question tokens | F answer slots ]      (positions)
 
 or, for grid puzzles (`answer_len=0`), `[ R registers | board ]` with the answer read in
-place at the board's cells, as in TRM. `x` embeds it; every answer slot gets the same learned placeholder, so the answer
-never enters the input. Positions (RoPE) are given per row and skip the question's
-padding; in memory the answer slots come right after the registers and the padded
+place at the board's cells, as in TRM (`grid_2d`: positions are each cell's (row, column),
+the window is 2-D, and registers read the board without being read by it). `x` embeds it;
+every answer slot gets the same learned placeholder, so the answer never enters the input.
+Positions (RoPE) are given per row and skip the question's padding; in memory the answer slots come right after the registers and the padded
 question last, so a batch can be trimmed to its longest question by slicing. Two states span the sequence: the answer state `y` and the
 latent `z`. One latent recursion is `n` updates `z <- net(x + y + z)` and one
 `y <- net(y + z)`; a supervision step runs `T` recursions, the first `T-1` without
@@ -33,6 +34,23 @@ from .recursion import answer_entropy, state_residual
 from .pretrained import PretrainedMixin
 
 
+def board_positions(question_len: torch.Tensor, width: int, n_registers: int) -> torch.Tensor:
+    """[B, R + width, 2]: each cell's (row, column) on its row's square board, side = sqrt(question
+    length) (`model.grid_2d`: the row-major index would change meaning with the side); registers
+    and padding at (0, 0), where rotary turns nothing."""
+    side = question_len.double().sqrt().round().long()
+    bad = (side * side != question_len).nonzero()
+    if len(bad):
+        row = int(bad[0])
+        raise ValueError(f"model.grid_2d reads square boards: question {row} of the batch has "
+                         f"{int(question_len[row])} tokens, not side x side")
+    col = torch.arange(width, device=question_len.device)[None]
+    side = side.clamp(min=1)[:, None]
+    cells = torch.stack([col // side, col % side], dim=-1)  # [B, width, 2]
+    cells = torch.where((col < question_len[:, None])[..., None], cells, 0)
+    return torch.cat([cells.new_zeros(len(cells), n_registers, 2), cells], dim=1)
+
+
 class RecursiveReasoner(PretrainedMixin, nn.Module):
     def __init__(self, cfg: ReasonerConfig, vocab_size: int):
         super().__init__()
@@ -48,7 +66,8 @@ class RecursiveReasoner(PretrainedMixin, nn.Module):
             self.puzzle_embed = nn.Embedding(cfg.puzzle_ids, d)
             nn.init.zeros_(self.puzzle_embed.weight)
         self.build_networks()
-        self.rotary = Rotary(d // cfg.n_heads, cfg.rope_theta) if cfg.positions == "rope" else None
+        axes = 2 if cfg.grid_2d else 1  # a board's (row, column), or a token's index
+        self.rotary = Rotary(d // cfg.n_heads, cfg.rope_theta, axes) if cfg.positions == "rope" else None
         self.head = linear(d, vocab_size)  # not tied to the input embedding (tying hurt TRM)
         self.q_head = nn.Linear(d, self.halt_outputs)
         nn.init.zeros_(self.q_head.weight)  # start far from halting: bias -5
@@ -95,6 +114,11 @@ class RecursiveReasoner(PretrainedMixin, nn.Module):
         dev = question.device
         col = torch.arange(Lq, device=dev)
         valid = self.valid_positions(question_len, R + Fa + Lq)
+        if cfg.grid_2d:  # registers read every cell, no cell reads a register: a cell's reach is its window's
+            reader = torch.arange(R + Lq, device=dev) < R
+            allowed = (reader[:, None] | ~reader[None, :]) & valid[:, None, :]
+            return x, make_context(self.rotary, board_positions(question_len, Lq, R), allowed, cfg.window,
+                                   stream_dtype(x), readers=R)
         q_valid = valid[:, R + Fa:]  # [B, Lq]
         # Positions skip the padding, so the padded width never changes a relative distance.
         r_pos = torch.arange(R, device=dev)[None].expand(B, R)
@@ -238,15 +262,25 @@ class RecursiveReasoner(PretrainedMixin, nn.Module):
         """Matmul FLOPs of one supervision step (iteration) on one example (backward = 2x forward)."""
         cfg = self.cfg
         L = self.sequence_len(question_len)
-        attended = min(L, 2 * cfg.window + 1) if cfg.window else L  # keys each query sees
         net = stack_forward_flops(cfg.n_layers, cfg.d_model, cfg.ffn_expansion, cfg.ffn_multiple,
-                                  L, cfg.mixer, attended)
+                                  L, cfg.mixer, self.keys_per_query(question_len))
         recursion = (cfg.n_latent + 1) * net
         if cfg.injection == "concat":  # the 2d -> d adapter before every latent update
             recursion += cfg.n_latent * 2 * L * 2 * cfg.d_model * cfg.d_model
         T = cfg.n_cycles
         k = ((cfg.grad_cycles if grad_cycles is None else grad_cycles) or T) if train else 0
         return (T - k) * recursion + (3 if train else 1) * (k * recursion + self.head_flops(question_len))
+
+    def keys_per_query(self, question_len: int) -> int:
+        """The mean number of keys a query sees, the window's edges ignored: every key, 2w + 1, or on a
+        board (2w + 1)^2 for a cell and every key for a register."""
+        cfg, L = self.cfg, self.sequence_len(question_len)
+        if not cfg.window:
+            return L
+        if not cfg.grid_2d:
+            return min(L, 2 * cfg.window + 1)
+        cell_keys = min(math.isqrt(question_len), 2 * cfg.window + 1) ** 2
+        return round((cfg.n_registers * L + question_len * cell_keys) / L)
 
     def answer_flops(self, question_len: int, steps: int) -> int:
         """Matmul FLOPs of answering one question after `steps` iterations (supervision steps)."""

@@ -29,6 +29,11 @@ class GridTask(Task):
         """(rows, columns) of every board of this task."""
         raise NotImplementedError
 
+    def most_cells(self) -> int:
+        """The most cells of a board in any split: what data.max_question_len must hold."""
+        rows, cols = self.shape()
+        return rows * cols
+
     def sample_augmentations(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor] | None:
         """(perm [n, cells] long, symbol_map [n, len(alphabet)] long) for n rows, or None
         when the task has no augmentation. Symbols are indices into `alphabet`."""

@@ -41,13 +41,16 @@ WALL, OPEN = ord("#"), ord(" ")
 @register("maze")
 @dataclass
 class Maze(GridTask):
-    """Shortest paths in mazes. Knobs: size, min_path, max_path, openings, source, path,
-    data_dir, augment. With `max_path` set, train/dev/test paths are min_path..max_path
-    steps and `ood` paths are longer; without it, ood is drawn like test."""
+    """Shortest paths in mazes. Knobs: size, ood_size, min_path, max_path, openings, source,
+    path, data_dir, augment. With `max_path` set, train/dev/test paths are min_path..max_path
+    steps and `ood` paths are longer; without it, ood is drawn like test. With `ood_size`,
+    ood boards are ood_size x ood_size (bigger than trained), drawn the same way at that side
+    (the default min_path and openings scale with it)."""
 
     alphabet = ALPHABET
 
     size: int = 30
+    ood_size: int | None = None  # the ood split's board side; default size
     min_path: int | None = None  # fewest steps S->G; default ~ size*size/8 (110 at 30x30)
     max_path: int | None = None  # most steps in train/dev/test; ood goes beyond it
     openings: int | None = None  # extra walls opened after carving; default size // 8
@@ -59,14 +62,26 @@ class Maze(GridTask):
     def __post_init__(self):
         if self.source not in ("generated", "hard"):
             raise ValueError(f"maze source must be 'generated' or 'hard', not {self.source!r}")
-        if self.size < 5:
-            raise ValueError(f"maze size must be at least 5, not {self.size}")
+        for knob, side in (("size", self.size), ("ood_size", self.ood_size)):
+            if side is not None and side < 5:
+                raise ValueError(f"maze {knob} must be at least 5, not {side}")
+        if self.ood_size is not None and self.reads_csv:
+            raise ValueError("maze ood_size draws generated mazes: the Maze-Hard CSV has one size")
         if self.max_path is not None and self.max_path < self.floor:
             raise ValueError(f"maze max_path {self.max_path} is below min_path {self.floor}")
 
     @property
     def floor(self) -> int:
-        return self.min_path if self.min_path is not None else round(110 * self.size ** 2 / 900)
+        """Fewest steps S->G of the trained boards."""
+        return self.fewest_steps(self.size)
+
+    def fewest_steps(self, side: int) -> int:
+        """min_path, or by default ~ side*side/8 (110 at 30x30, as in Maze-Hard)."""
+        return self.min_path if self.min_path is not None else round(110 * side ** 2 / 900)
+
+    def side(self, split: str) -> int:
+        """The board side of a split's mazes."""
+        return self.ood_size if split == "ood" and self.ood_size is not None else self.size
 
     @property
     def reads_csv(self) -> bool:
@@ -74,7 +89,11 @@ class Maze(GridTask):
 
     # ----- the grid interface
     def shape(self) -> tuple[int, int]:
+        """The trained boards' (ood's may be `ood_size`)."""
         return self.size, self.size
+
+    def most_cells(self) -> int:
+        return max(self.size, self.ood_size or 0) ** 2
 
     def sample_augmentations(self, n: int, generator: torch.Generator):
         if not self.augment:
@@ -95,29 +114,30 @@ class Maze(GridTask):
 
     def path_range(self, split: str) -> tuple[int, int]:
         """(fewest, most) steps S->G of the split's mazes."""
-        big = self.size * self.size
+        side = self.side(split)
         if self.max_path is None:
-            return self.floor, big
-        return (self.max_path + 1, big) if split == "ood" else (self.floor, self.max_path)
+            return self.fewest_steps(side), side * side
+        return (self.max_path + 1, side * side) if split == "ood" else (self.floor, self.max_path)
 
     def _generate(self, split: str, n: int, rng: random.Random) -> list[Example]:
         lo, hi = self.path_range(split)
-        openings = self.openings if self.openings is not None else self.size // 8
+        size = self.side(split)
+        openings = self.openings if self.openings is not None else size // 8
         seen: set[str] = set()
         out: list[Example] = []
         failures = 0
         while len(out) < n:
-            cells = carve(self.size, rng, openings)
-            if not in_split(layout_key(cells, self.size), split):
+            cells = carve(size, rng, openings)
+            if not in_split(layout_key(cells, size), split):
                 continue  # another split's layout: skip before the costly part
-            ex = place_ends(cells, self.size, rng, lo, hi)
+            ex = place_ends(cells, size, rng, lo, hi)
             if ex is None or ex.question in seen:
                 failures += 1
                 # Fail fast when under ~1 in 20 in-split layouts yields a new maze.
                 if failures > 200 + 20 * len(out):
                     raise ValueError(
                         f"maze: could only make {len(out)} distinct {split} mazes (asked for {n}) "
-                        f"of size {self.size} with paths of {lo}..{hi} steps: lower min_path/max_path "
+                        f"of size {size} with paths of {lo}..{hi} steps: lower min_path/max_path "
                         f"or raise size")
                 continue
             seen.add(ex.question)
