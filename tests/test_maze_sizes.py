@@ -242,3 +242,8 @@ def test_a_board_model_trains_on_augmented_mazes(recursion):
     loss.backward()
     assert torch.isfinite(loss) and stats["flops"] > 0
     assert model.token_embed.weight.grad.abs().sum() > 0
+
+
+def test_a_side_with_no_layout_in_a_split_is_a_clear_error_not_a_hang():
+    with pytest.raises(ValueError, match="too few layouts of that size fall in the test split"):
+        make_task("maze", size=7, augment=False).examples("test", 8)

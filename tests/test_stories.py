@@ -8,7 +8,7 @@ import re
 import pytest
 
 from trmlab.config import DataConfig
-from trmlab.data import load_splits
+from trmlab.data import load_splits, written_after
 from trmlab.tasks import make_task
 from trmlab.tokenizer import WordTokenizer, tokenizer_from_dict
 
@@ -190,3 +190,23 @@ def test_the_final_answer_is_scored_apart_from_the_trace():
     assert task.score_predictions(examples, wrong_trace) == {"final_accuracy": 1.0}
     assert task.score_predictions(examples, wrong_answer) == {"final_accuracy": 0.0}
     assert task.score_predictions(examples[:1], [""]) == {"final_accuracy": 0.0}
+
+
+def test_the_story_presets_fit_their_longest_stories_and_traces():
+    """stories-cpu: every task at both supervisions, eval sets at 4x and 8x, and its word budget holds
+    the longest story drawn at 64 events; the LM's answer field holds the longest trace."""
+    from trmlab.study import load_study
+    from trmlab.study.stories import story_words
+    study = load_study("stories-cpu")
+    assert [t.id for t in study.tasks] == ["math-trace", "math-final", "logic-trace", "logic-final"]
+    lm = next(m for m in study.models if m.name == "transformer")
+    for spec in study.tasks:
+        assert spec.data["tokenizer"] == "word" and set(spec.eval_sets) == {"4x", "8x"}
+        task = make_task(spec.data["task"], supervision="trace", train_difficulty=(64, 64), distractors=0.9)
+        tok = WordTokenizer(task.vocabulary)
+        stories = task.examples("test", 30, seed=0)
+        assert max(len(tok.pieces(ex.question)) for ex in stories) <= spec.data["max_question_len"]
+        assert spec.data["max_question_len"] == story_words(spec.data["task"], 64)
+        assert max(len(written_after(task, ex.answer, tok).split()) for ex in stories) + 1 <= lm.data["answer_len"]
+    assert next(m for m in study.models if m.name == "looped").seeds == [0, 1, 2, 3, 4]
+    assert next(m for m in study.models if m.name == "lstm").overrides["delay"] == 6  # a take tells the place 6 words on

@@ -46,6 +46,9 @@ EXTRAP_TASKS = {
     "shell_game": ExtrapTask((1, 8), 16, 32, window=2, loops_per_token=1 / 3, tokens=lambda n: 3 * n - 1,
                              train={"steps": 3000, "eval_every": 500, "checkpoint_every": 500, "dev_ties": "later"},
                              trace=lambda n: 5 * n - 1),  # `AB>B,CA>C,...`
+    # In-place sorting: n rounds of odd-even transposition for n digits, T = n (study/beyond.py).
+    "in_place_sort": ExtrapTask((4, 16), 32, 64, window=1, loops_per_token=1.0, tokens=lambda n: n,
+                                train={"steps": 2000, "eval_every": 500, "checkpoint_every": 500, "dev_ties": "later"}),
 }
 
 

@@ -15,6 +15,8 @@ from ..model.config import ReasonerConfig
 from .config import ModelSpec, StudyConfig, TaskSpec
 from .extrapolation import (study_extrap_ablations, study_extrap_cpu, study_extrap_precision, study_extrap_quick,
                             study_rivals_cpu)
+from .beyond import study_beyond_cpu
+from .stories import study_stories_cpu, study_stories_quick
 from .preset_base import cpu_base
 
 
@@ -464,9 +466,11 @@ STUDY_PRESETS = {"cpu-quick": study_cpu_quick, "cpu": study_cpu, "stall": study_
                  "sudoku-cpu": study_sudoku_cpu, "sudoku-paper": study_sudoku_paper, "sudoku-smoke": study_sudoku_smoke,
                  "maze-cpu": study_maze_cpu, "maze-paper": study_maze_paper,
                  "arc-paper": study_arc_paper, "arc-smoke": study_arc_smoke,
-                 "extrap-quick": study_extrap_quick, "extrap-precision": study_extrap_precision, "extrap-cpu": study_extrap_cpu,
-                 "extrap-ablations": study_extrap_ablations, "rivals-cpu": study_rivals_cpu, "data-quick": study_data_quick, "data-cpu": study_data_cpu,
-                 "data-paper": study_data_paper}
+                 "extrap-quick": study_extrap_quick, "extrap-precision": study_extrap_precision,
+                 "extrap-cpu": study_extrap_cpu, "extrap-ablations": study_extrap_ablations,
+                 "rivals-cpu": study_rivals_cpu, "beyond-cpu": study_beyond_cpu,
+                 "stories-quick": study_stories_quick, "stories-cpu": study_stories_cpu,
+                 "data-quick": study_data_quick, "data-cpu": study_data_cpu, "data-paper": study_data_paper}
 
 
 def load_study(name_or_path: str) -> StudyConfig:

@@ -125,11 +125,16 @@ class Maze(GridTask):
         openings = self.openings if self.openings is not None else size // 8
         seen: set[str] = set()
         out: list[Example] = []
-        failures = 0
+        failures = elsewhere = 0
         while len(out) < n:
             cells = carve(size, rng, openings)
             if not in_split(layout_key(cells, size), split):
-                continue  # another split's layout: skip before the costly part
+                elsewhere += 1  # another split's layout: skip before the costly part
+                if elsewhere > 100 * (200 + 20 * len(out)):  # a small side has few layouts: none may be this split's
+                    raise ValueError(f"maze: could only make {len(out)} distinct {split} mazes (asked for {n}) "
+                                     f"of size {size}: too few layouts of that size fall in the {split} split; "
+                                     f"raise size (9 or more)")
+                continue
             ex = place_ends(cells, size, rng, lo, hi)
             if ex is None or ex.question in seen:
                 failures += 1
