@@ -16,6 +16,7 @@ def test_the_preset_sorts_to_8x_and_reads_mazes_in_2d_to_4x():
     assert maze.model["grid_2d"] and maze.data["max_question_len"] == 36 * 36
     assert "transformer" not in maze.models  # an LM would write the whole board after it
     assert next(m for m in study.models if m.name == "looped").seeds == [0, 1, 2, 3, 4]
+    assert all(m.overrides["read_first"] for m in study.models if m.kind == "recurrent")  # a sort needs the whole input
 
 
 def test_a_maze_study_evaluates_bigger_boards_than_it_trained_on(tmp_path):

@@ -203,8 +203,12 @@ def test_recall_off_feeds_the_question_only_into_the_start():
 
 
 def test_looped_recipes_are_refused_outside_the_looped_scheme():
+    """The size rule also sets TRM's most supervision steps; the other recipes are the looped scheme's."""
+    assert tiny_reasoner_config(loops_per_token=0.5).recursion == "trm"
+    with pytest.raises(ValueError, match="most supervision steps"):
+        tiny_reasoner_config(loops_per_token=0.5, recursion="deq")
     with pytest.raises(ValueError, match="looped recipe"):
-        tiny_reasoner_config(loops_per_token=0.5)
+        tiny_reasoner_config(incremental_alpha=0.5)
     with pytest.raises(ValueError, match="recall"):
         tiny_reasoner_config(recall=False)
 

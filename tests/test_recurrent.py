@@ -32,12 +32,15 @@ def test_the_rival_is_matched_to_the_loops_counted_parameters(cell):
         assert abs(count_params(build_model(cfg, vocab)) - target) / target <= 0.05
 
 
-@pytest.mark.parametrize("cell,delay", [("lstm", 0), ("gru", 0), ("lstm", 2)])
-def test_no_label_no_padding_and_no_later_token_reaches_an_answer(cell, delay, parity):
-    """Nor a token more than `delay` past it; with a delay, the token `delay` past it does."""
+@pytest.mark.parametrize("cell,delay,read_first", [("lstm", 0, False), ("gru", 0, False), ("lstm", 2, False),
+                                                   ("gru", 0, True)])
+def test_no_label_no_padding_and_no_later_token_reaches_an_answer(cell, delay, read_first, parity):
+    """Nor a token more than `delay` past it; with a delay, the token `delay` past it does; reading
+    first, every token of its own question does, and no other row's."""
     tokenizer, splits = parity
     torch.manual_seed(0)
-    model = build_model(RecurrentConfig(d_model=16, cell=cell, delay=delay), tokenizer.vocab_size).eval()
+    model = build_model(RecurrentConfig(d_model=16, cell=cell, delay=delay, read_first=read_first),
+                        tokenizer.vocab_size).eval()
     split = splits["ood"]
     batch = split.batch(torch.arange(8))
     tokens = model.predict(batch)["tokens"][0]
@@ -49,10 +52,14 @@ def test_no_label_no_padding_and_no_later_token_reaches_an_answer(cell, delay, p
     assert torch.equal(alone[0], tokens[3, :alone.shape[1]])
     later = batch["question"].clone()
     later[:, 20:] = torch.where(later[:, 20:] == PAD, PAD, 9 - later[:, 20:])  # flip every bit from position 20
-    changed = model.forward(later)
-    assert torch.allclose(changed[:, :20 - delay], model.forward(batch["question"])[:, :20 - delay])
+    lengths = batch["question_len"]
+    changed, before = model.forward(later, lengths), model.forward(batch["question"], lengths)
+    if read_first:
+        assert not torch.allclose(changed[:, 0], before[:, 0])
+        return
+    assert torch.allclose(changed[:, :20 - delay], before[:, :20 - delay])
     if delay:
-        assert not torch.allclose(changed[:, 20 - delay], model.forward(batch["question"])[:, 20 - delay])
+        assert not torch.allclose(changed[:, 20 - delay], before[:, 20 - delay])
 
 
 def test_it_learns_and_is_scored_in_place(parity):

@@ -168,10 +168,31 @@ def test_sup_curriculum_grows_the_steps_per_row(smoke_data):
     data = smoke_data[1]["train"]
     model = _model(smoke_data, halting="fixed", n_sup=4, sup_curriculum=8)
     objective = DeepSupervision(model, data, IndexStream(len(data), seed=0), 4, "cpu")
-    _, most = objective._step_limits(4)
+    _, most = objective._step_limits(torch.ones(4, dtype=torch.long))
     assert most.tolist() == [1] * 4
     objective.updates = 6
-    assert objective._step_limits(4)[1].tolist() == [4] * 4
+    assert objective._step_limits(torch.ones(4, dtype=torch.long))[1].tolist() == [4] * 4
+
+
+@pytest.mark.parametrize("halting", ["fixed", "random", "act"])
+def test_trms_scheme_gives_a_longer_question_more_supervision_steps(smoke_data, halting):
+    """With loops_per_token under recursion=trm a row's most steps are its T(n), read from its
+    question's length (never its label); random and exploring minimums stay within 1..T(n)."""
+    data = smoke_data[1]["train"]
+    model = _model(smoke_data, halting=halting, n_sup=2, loops_per_token=0.5, halt_explore_prob=1.0)
+    objective = DeepSupervision(model, data, IndexStream(len(data), seed=0), 8, "cpu")
+    lengths = torch.tensor([1, 2, 3, 8, 9, 20, 40, 41])
+    rule = torch.tensor([1, 1, 2, 4, 5, 10, 20, 21])
+    fewest, most = objective._step_limits(lengths)
+    if halting == "random":  # a drawn count, run to the end
+        assert torch.equal(fewest, most) and bool(((most >= 1) & (most <= rule)).all())
+    else:
+        assert torch.equal(most, rule)
+        assert torch.equal(fewest, rule) if halting == "fixed" else bool(((fewest >= 2) & (fewest <= rule.clamp(min=2))).all())
+    objective.step()
+    if halting == "fixed":
+        c = objective.carry
+        assert torch.equal(c["max_steps"], model.loop_counts(c["question_len"]))
 
 
 def test_min_entropy_stop_reads_the_most_confident_step():

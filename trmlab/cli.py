@@ -219,15 +219,20 @@ def cmd_solve(args) -> int:
     from .evaluation.think import slot_tokens, think
     from .hub import load_any
     from .model.describe import MODEL_NAMES, describe_training
+    from .data import make_data_task
     from .tasks.grid.base import render
     model, cfg, tokenizer, _ = load_any(args.checkpoint)
     thinking = think(model, cfg, tokenizer, args.question, args.steps or None, args.until_settled)
     m = cfg.model
     print(f"{MODEL_NAMES.get(m.kind, m.kind)}; trained by {describe_training(m)}")
     print(args.question)
+    story = tokenizer.kind == "word" and not m.answer_len  # a story answered in place, word by word
+    filler = make_data_task(cfg.data).filler if story else ""
     for step in thinking.steps:
         line = f"step {step.number:3d}:" if m.recursive else "answer:"
-        if not thinking.grid_shape:  # the decoded answer, as evaluation scores it
+        if story:  # the word at the question mark, then what else it wrote (a trace's states)
+            line += " " + _story_answer(step.answer, filler)
+        elif not thinking.grid_shape:  # the decoded answer, as evaluation scores it
             line += f" {step.answer}" if step.answer else " (empty)"
             if m.answer_len and not step.ended:  # an in-place answer has no EOS
                 line += f"   (unfinished: no EOS in its {len(step.slots)} answer slots)"
@@ -241,6 +246,13 @@ def cmd_solve(args) -> int:
         if thinking.grid_shape:
             print("\n".join("    " + row for row in render(step.answer, thinking.grid_shape[1])))
     return 0
+
+
+def _story_answer(written: str, filler: str) -> str:
+    """`5   (also written: 3 0 5)`: a story's in-place answer, its last word first, fillers dropped."""
+    words = written.split()
+    others = [w for w in words[:-1] if w != filler]
+    return (words[-1] if words else "(empty)") + (f"   (also written: {' '.join(others)})" if others else "")
 
 
 def cmd_demo(args) -> int:

@@ -104,7 +104,8 @@ class ReasonerConfig(NetConfig):
     # per row; incremental_alpha mixes in Bansal et al.'s progressive loss (n ~ U{0..T-1}
     # iterations without gradient, k ~ U{1..T-n} with it, the loss after n + k):
     # (1 - alpha) * loss after T + alpha * that loss. recall=False feeds the question only once,
-    # into the starting state, instead of into every latent update (the recall ablation).
+    # into the starting state, instead of into every latent update (the recall ablation). Under
+    # recursion=trm, loops_per_token makes T the row's most supervision steps instead of N_sup.
     loops_per_token: float = 0.0
     extra_loops: int = 0
     incremental_alpha: float = 0.0
@@ -142,8 +143,11 @@ class ReasonerConfig(NetConfig):
                 f"model.grad_cycles={self.grad_cycles}: must be 0 (all) to model.n_cycles={self.n_cycles}")
         require(self.recursion == "trm" or self.feedback == "continuous",
                 "model.feedback='tokens' is a deep-supervision ablation: use model.recursion='trm'")
-        looped_only = {"loops_per_token": self.loops_per_token, "extra_loops": self.extra_loops,
-                       "incremental_alpha": self.incremental_alpha, "progressive": self.progressive}
+        looped_only = {"extra_loops": self.extra_loops, "incremental_alpha": self.incremental_alpha,
+                       "progressive": self.progressive}
+        require(not self.loops_per_token or self.recursion in ("looped", "trm"),
+                "model.loops_per_token sets a row's iterations (looped) or most supervision steps (trm): "
+                "use model.recursion='looped' or 'trm'")
         for name, value in looped_only.items():
             require(not value or self.recursion == "looped", f"model.{name} is a looped recipe: use model.recursion='looped'")
         require(not (self.progressive and (self.loops_per_token or self.extra_loops or self.incremental_alpha)),
@@ -219,6 +223,7 @@ class RecurrentConfig:
     n_layers: int = 1
     cell: str = "lstm"  # or "gru"
     delay: int = 0  # position i's answer is read after token i + delay (a lookahead; model/recurrent.py)
+    read_first: bool = False  # the whole question first, then position i's answer i + 1 steps later
     max_positions: int = 4096  # the longest question `solve` and `eval --file` hand it (it has no limit)
     loss: str = "softmax"
     RULES = {"d_model": at_least(1), "n_layers": at_least(1), "cell": one_of("lstm", "gru"), "delay": at_least(0),

@@ -77,8 +77,10 @@ def describe_training(m) -> str:
                                            else ", gradients through every cycle") + f" (grad_cycles={m.grad_cycles})"
         text = (f"{'HRM' if m.kind == 'hrm' else 'TRM'}'s deep supervision (recursion=trm): each optimiser step runs one supervision "
                 f"step ({iteration}{grad}) on a persistent batch of rows, each carrying its detached state to its "
-                f"next step, a loss after every step; a row trains up to N_sup={m.n_sup} steps on one example, and "
-                f"halting={m.halting}: " + {
+                f"next step, a loss after every step; a row trains up to "
+                + (f"T = ceil({m.loops_per_token:g} x its question tokens) steps (loops_per_token) on one example, and "
+                   if m.loops_per_token else f"N_sup={m.n_sup} steps on one example, and ")
+                + f"halting={m.halting}: " + {
                     "act": f"the halting head decides when it stops, after a random minimum step for a share "
                            f"halt_explore_prob={m.halt_explore_prob:g} of rows (exploration)",
                     "fixed": "every row runs all N_sup steps",
@@ -191,7 +193,8 @@ def changed_fields(m) -> dict:
 def architecture(m) -> str:
     """The shape of the network(s), every model kind."""
     if m.kind == "recurrent":
-        ahead = f", {m.delay} token(s) after it (delay={m.delay})" if m.delay else ""
+        ahead = (", after reading the whole question, one step per position (read_first)" if m.read_first else
+                 f", {m.delay} token(s) after it (delay={m.delay})" if m.delay else "")
         return f"{m.n_layers}-layer {m.cell.upper()}, width {m.d_model}, the answer read in place at every question token{ahead}"
     board = getattr(m, "grid_2d", False)  # a square board read in 2-D
     text = (f"d_model {m.d_model}, {m.n_layers} layer(s) per network, {m.n_heads} heads, {m.mixer} mixer, "

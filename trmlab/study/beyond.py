@@ -10,7 +10,8 @@ only as far as its depth reaches.
   cell a layer, at most side^2 / 2 cells long, so T(n) = cells / 8 iterations (4 cells of reach each).
 
 The looped recipe (extrap-cpu's: the size rule, incremental loss, recall, the oracle-free stop) at
-five seeds against the LSTM and GRU (width matched, reading 2 tokens ahead), the LM with RoPE and
+five seeds against the LSTM and GRU (width matched; they read the whole question, then write each
+answer, as Delétang et al.'s do: every answer here may depend on the last token), the LM with RoPE and
 with randomised positions (sorting only: on a board the LM would write side^2 tokens) and the
 untied stack at the trained depth, three seeds each, every lr tuned on seed 100. No chain-of-thought
 LM: the sort has no trace format yet. Not yet run.
@@ -20,7 +21,7 @@ from __future__ import annotations
 import math
 
 from .config import ModelSpec, StudyConfig, TaskSpec
-from .extrapolation import EXTRAP_TASKS, LM_POSITIONS, RIVAL_DELAY, _extrap_study, _rival_task
+from .extrapolation import EXTRAP_TASKS, LM_POSITIONS, _extrap_study, _rival_task
 
 MAZE_SIDES = (9, 18, 36)  # trained, the OOD split (2x), an eval set (4x)
 MAZE_LOOPS_PER_CELL = 1 / 8
@@ -50,10 +51,10 @@ def _maze_task() -> TaskSpec:
 def _beyond_models(fir: int) -> list[ModelSpec]:
     lm = {"window": 0, "max_positions": LM_POSITIONS}
     return [ModelSpec("looped", label="looped: T(n) from the size, incremental loss, recall, local attention"),
-            ModelSpec("lstm", kind="recurrent", overrides={"cell": "lstm", "delay": RIVAL_DELAY},
-                      label="LSTM (iso-parameter)"),
-            ModelSpec("gru", kind="recurrent", overrides={"cell": "gru", "delay": RIVAL_DELAY},
-                      label="GRU (iso-parameter)"),
+            ModelSpec("lstm", kind="recurrent", overrides={"cell": "lstm", "read_first": True},
+                      label="LSTM (iso-parameter, reads the whole question first)"),
+            ModelSpec("gru", kind="recurrent", overrides={"cell": "gru", "read_first": True},
+                      label="GRU (iso-parameter, reads the whole question first)"),
             ModelSpec("transformer", kind="transformer", overrides=lm, label="LM, RoPE (iso-parameter)"),
             ModelSpec("lm-random", kind="transformer", overrides={**lm, "positions": "random"},
                       label="LM, randomised positions"),

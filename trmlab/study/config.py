@@ -314,7 +314,8 @@ class StudyConfig:
         elif spec.kind == "unrolled":
             m = replace(m, untied=True, n_latent=m.net_calls_per_step - 1, n_cycles=1, n_sup=1, **ONE_PASS)
         elif spec.kind == "hrm":
-            m = HRMConfig(**{**asdict(m), "n_latent": 2, "n_cycles": 2, "recursion": "trm"})  # its own scheme
+            # its own scheme; the model's own settings too, at once (a looped base's recipes do not fit it)
+            m = HRMConfig(**{**asdict(m), "n_latent": 2, "n_cycles": 2, "recursion": "trm", **spec.overrides})
         return replace(base, model=replace(m, **spec.overrides))
 
     def tune_config(self, task: TaskSpec, spec: ModelSpec, lr: float, weight_decay: float | None = None) -> RunConfig:

@@ -1,5 +1,6 @@
 """The extrapolation studies: think longer, solve bigger (`extrap-quick`, `extrap-precision`,
-`extrap-cpu`, `extrap-ablations`), and who else can (`rivals-cpu`).
+`extrap-cpu`, `extrap-ablations`), who else can (`rivals-cpu`) and whether TRM's own scheme can
+(`extrap-trm`).
 
 Tasks whose size is the difficulty and whose rule is the same at every size, answered in place;
 trained on sizes up to D, tested at 2D and 4D (and 8D, 16D in `rivals-cpu`).
@@ -227,4 +228,28 @@ def study_rivals_cpu() -> StudyConfig:
     study.models = _rival_models(tasks)
     study.models[0].seeds = [0, 1, 2, 3, 4]
     study.eval_steps = 64
+    return study
+
+
+# ---------------------------------------------------------------- TRM's own scheme
+TRM_STEPS = 8000  # one supervision step per optimiser step: about the looped recipe's compute on parity
+
+
+def study_extrap_trm() -> StudyConfig:
+    """TRM's own scheme thinks longer? Deep supervision over the detached carry with the learned halt
+    (ACT), each row's most supervision steps its T(n) (loops_per_token under recursion=trm), the
+    task's window and recall, on rivals-cpu's tasks and sizes (2x to 16x); HRM beside it; the looped
+    recipe as in rivals-cpu, so `--reuse` brings its cells back. TRM_STEPS optimiser steps for both:
+    one iteration a step, where the looped recipe runs T(n) and its incremental pass (on parity about
+    8 iterations a row), so about the same compute there and under a third of it on the shell game.
+    Read at the learned halt (`halting` in each cell), the oracle-free stop and T(n)."""
+    study = study_rivals_cpu()
+    study.name = study.base.name = "extrap-trm"
+    deep = {"recursion": "trm", "incremental_alpha": 0.0, "halting": "act"}
+    steps = {"steps": TRM_STEPS, "eval_every": TRM_STEPS // 4, "checkpoint_every": TRM_STEPS // 4}
+    study.models = [study.models[0],
+                    ModelSpec("trm", overrides=deep, train=steps, seeds=[0, 1, 2, 3, 4],
+                              label="TRM's scheme: deep supervision, ACT halting, at most T(n) steps"),
+                    ModelSpec("hrm", kind="hrm", overrides=deep, train=steps,
+                              label="HRM: two networks, 1-step gradient, Q-learning halting, at most T(n) steps")]
     return study

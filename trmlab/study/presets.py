@@ -14,7 +14,7 @@ from ..config import PRESETS, DataConfig, RunConfig, TrainConfig
 from ..model.config import ReasonerConfig
 from .config import ModelSpec, StudyConfig, TaskSpec
 from .extrapolation import (study_extrap_ablations, study_extrap_cpu, study_extrap_precision, study_extrap_quick,
-                            study_rivals_cpu)
+                            study_extrap_trm, study_rivals_cpu)
 from .beyond import study_beyond_cpu
 from .stories import study_stories_cpu, study_stories_quick
 from .preset_base import cpu_base
@@ -468,7 +468,7 @@ STUDY_PRESETS = {"cpu-quick": study_cpu_quick, "cpu": study_cpu, "stall": study_
                  "arc-paper": study_arc_paper, "arc-smoke": study_arc_smoke,
                  "extrap-quick": study_extrap_quick, "extrap-precision": study_extrap_precision,
                  "extrap-cpu": study_extrap_cpu, "extrap-ablations": study_extrap_ablations,
-                 "rivals-cpu": study_rivals_cpu, "beyond-cpu": study_beyond_cpu,
+                 "rivals-cpu": study_rivals_cpu, "extrap-trm": study_extrap_trm, "beyond-cpu": study_beyond_cpu,
                  "stories-quick": study_stories_quick, "stories-cpu": study_stories_cpu,
                  "data-quick": study_data_quick, "data-cpu": study_data_cpu, "data-paper": study_data_paper}
 

@@ -126,7 +126,7 @@ class DeepSupervision:
             if "puzzle" in fresh:
                 c["puzzle"][halted] = fresh["puzzle"]
             c["steps"][halted] = 0
-            c["min_steps"][halted], c["max_steps"][halted] = self._step_limits(k)
+            c["min_steps"][halted], c["max_steps"][halted] = self._step_limits(fresh["question_len"])
             if self.updates == 0 and cfg.stagger:  # row i's first example: 1 + i % N_sup steps
                 first = torch.arange(k) % cfg.n_sup + 1
                 c["min_steps"][halted] = torch.minimum(c["min_steps"][halted], first)
@@ -136,9 +136,14 @@ class DeepSupervision:
             c["z"] = torch.where(h, self.model.z_init, c["z"])
         return k
 
-    def _step_limits(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(fewest, most) supervision steps for k new rows, by the halting mode."""
-        cfg, g = self.model.cfg, self.generator
+    def _step_limits(self, question_len: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(fewest, most) supervision steps for new rows of these question lengths, by the halting
+        mode: at most N_sup, or with `loops_per_token` the row's T(n) (a longer question may think
+        longer, as under the looped recipe)."""
+        cfg, g, k = self.model.cfg, self.generator, len(question_len)
+        rule = self.model.loop_counts(question_len) if getattr(cfg, "loops_per_token", 0) else None
+        if rule is not None:
+            return self._row_limits(rule)
         n_sup = cfg.n_sup
         if cfg.sup_curriculum:  # 1 step at first, N_sup after sup_curriculum updates
             n_sup = min(cfg.n_sup, 1 + self.updates * cfg.n_sup // cfg.sup_curriculum)
@@ -150,6 +155,20 @@ class DeepSupervision:
             return drawn, drawn
         explore = torch.rand(k, generator=g) < cfg.halt_explore_prob
         lowest = torch.randint(2, max(n_sup, 2) + 1, (k,), generator=g)
+        return torch.where(explore, lowest, 0), most
+
+    def _row_limits(self, most: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """`_step_limits` where each row has its own most steps (`most` [k])."""
+        cfg, g = self.model.cfg, self.generator
+        if cfg.sup_curriculum:
+            most = torch.minimum(most, 1 + self.updates * most // cfg.sup_curriculum)
+        if cfg.halting == "fixed":
+            return most, most
+        if cfg.halting == "random":
+            drawn = 1 + (torch.rand(len(most), generator=g) * most).long()  # U{1..most}
+            return drawn, drawn
+        explore = torch.rand(len(most), generator=g) < cfg.halt_explore_prob
+        lowest = 2 + (torch.rand(len(most), generator=g) * (most - 1).clamp(min=1)).long()  # U{2..most}
         return torch.where(explore, lowest, 0), most
 
     def step(self):
