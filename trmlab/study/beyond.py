@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 
 from .config import ModelSpec, StudyConfig, TaskSpec
-from .extrapolation import EXTRAP_TASKS, LM_POSITIONS, _extrap_study, _rival_task
+from .extrapolation import EXTRAP_TASKS, _extrap_study, _rival_task, looped_spec, lm_arms, recurrent_rivals
 
 MAZE_SIDES = (9, 18, 36)  # trained, the OOD split (2x), an eval set (4x)
 MAZE_LOOPS_PER_CELL = 1 / 8
@@ -49,15 +49,7 @@ def _maze_task() -> TaskSpec:
 
 
 def _beyond_models(fir: int) -> list[ModelSpec]:
-    lm = {"window": 0, "max_positions": LM_POSITIONS}
-    return [ModelSpec("looped", label="looped: T(n) from the size, incremental loss, recall, local attention"),
-            ModelSpec("lstm", kind="recurrent", overrides={"cell": "lstm", "read_first": True},
-                      label="LSTM (iso-parameter, reads the whole question first)"),
-            ModelSpec("gru", kind="recurrent", overrides={"cell": "gru", "read_first": True},
-                      label="GRU (iso-parameter, reads the whole question first)"),
-            ModelSpec("transformer", kind="transformer", overrides=lm, label="LM, RoPE (iso-parameter)"),
-            ModelSpec("lm-random", kind="transformer", overrides={**lm, "positions": "random"},
-                      label="LM, randomised positions"),
+    return [looped_spec(), *recurrent_rivals({"read_first": True}), *lm_arms(["transformer", "lm-random"]),
             ModelSpec("untied", kind="unrolled", overrides={"n_latent": fir - 1},
                       label=f"untied stack, {fir} networks (FIR, local attention)")]
 

@@ -197,21 +197,38 @@ def _rival_models(tasks: list[str]) -> list[ModelSpec]:
     and with randomised positions. Every LM has positions for the longest prompt and trace."""
     trace_len = max(EXTRAP_TASKS[t].trace(EXTRAP_TASKS[t].trained[1] * RIVAL_MULTIPLES[-1]) for t in tasks)
     cot = {"knobs": {"trace": True}, "answer_len": trace_len + 1}  # + EOS
-    lm = {"window": 0, "max_positions": LM_POSITIONS}
-    return [ModelSpec("looped", label="looped: T(n) from the length, incremental loss, recall, local attention"),
-            ModelSpec("lstm", kind="recurrent", overrides={"cell": "lstm", "delay": RIVAL_DELAY},
-                      label="LSTM (iso-parameter)"),
-            ModelSpec("gru", kind="recurrent", overrides={"cell": "gru", "delay": RIVAL_DELAY},
-                      label="GRU (iso-parameter)"),
-            ModelSpec("transformer", kind="transformer", overrides=lm, label="LM, RoPE (iso-parameter)"),
-            ModelSpec("lm-nope", kind="transformer", overrides={**lm, "positions": "none"}, label="LM, no positions"),
-            ModelSpec("lm-random", kind="transformer", overrides={**lm, "positions": "random"},
-                      label="LM, randomised positions"),
-            ModelSpec("lm-coupled", kind="transformer", overrides={**lm, "positions": "coupled"},
-                      label="LM, position coupling"),
-            ModelSpec("lm-cot", kind="transformer", overrides=lm, data=cot, label="LM writing a trace (CoT), RoPE"),
-            ModelSpec("lm-cot-random", kind="transformer", overrides={**lm, "positions": "random"}, data=cot,
+    return [looped_spec(), *recurrent_rivals({"delay": RIVAL_DELAY}), *lm_arms(LM_ARMS),
+            ModelSpec("lm-cot", kind="transformer", overrides=LM, data=cot, label="LM writing a trace (CoT), RoPE"),
+            ModelSpec("lm-cot-random", kind="transformer", overrides={**LM, "positions": "random"}, data=cot,
                       label="LM writing a trace (CoT), randomised positions")]
+
+
+# The rivals every extrapolation study shares (study/beyond.py, study/stories.py too).
+def looped_spec() -> ModelSpec:
+    return ModelSpec("looped", label="looped: T(n) from the length, incremental loss, recall, local attention")
+
+
+LM = {"window": 0, "max_positions": LM_POSITIONS}  # full causal attention, positions for any prompt here
+LM_ARMS = {"transformer": ("rope", "LM, RoPE (iso-parameter)"), "lm-nope": ("none", "LM, no positions"),
+           "lm-random": ("random", "LM, randomised positions"), "lm-coupled": ("coupled", "LM, position coupling")}
+
+
+def lm_arms(names, data: dict | None = None) -> list[ModelSpec]:
+    """The iso-parameter LM, one arm per position scheme (LM_ARMS); `data`: its answer format."""
+    arms = []
+    for name in names:
+        positions, label = LM_ARMS[name]
+        overrides = LM if positions == "rope" else {**LM, "positions": positions}
+        arms.append(ModelSpec(name, kind="transformer", overrides=overrides, data=dict(data or {}), label=label))
+    return arms
+
+
+def recurrent_rivals(reading: dict, cells=("lstm", "gru")) -> list[ModelSpec]:
+    """The LSTM and GRU, widths matched to the loop's counted parameters; `reading`: how far they
+    read before answering (`delay`, or `read_first`)."""
+    first = ", reads the whole question first" if reading.get("read_first") else ""
+    return [ModelSpec(cell, kind="recurrent", overrides={"cell": cell, **reading},
+                      label=f"{cell.upper()} (iso-parameter{first})") for cell in cells]
 
 
 def study_rivals_cpu() -> StudyConfig:

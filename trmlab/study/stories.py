@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 from .config import ModelSpec, StudyConfig, TaskSpec
-from .extrapolation import LM_POSITIONS, _extrap_study
+from .extrapolation import _extrap_study, lm_arms, looped_spec, recurrent_rivals
 
 STORIES = ("math_story", "logic_story")
 SUPERVISIONS = ("trace", "final")
@@ -60,14 +60,8 @@ def _story_models(fir: int, supervision_answer: int) -> list[ModelSpec]:
     """The looped recipe against the LSTM (reading LOOKAHEAD words ahead), the iso-parameter LM
     (RoPE; randomised positions; writing the trace after the question on -trace tasks), the single
     pass and the untied stack at the trained depth."""
-    lm = {"window": 0, "max_positions": LM_POSITIONS}
-    answer = {"answer_len": supervision_answer}
-    return [ModelSpec("looped", label="looped: T(n) from the length, incremental loss, recall, local attention"),
-            ModelSpec("lstm", kind="recurrent", overrides={"cell": "lstm", "delay": LOOKAHEAD},
-                      label="LSTM (iso-parameter)"),
-            ModelSpec("transformer", kind="transformer", overrides=lm, data=answer, label="LM, RoPE (iso-parameter)"),
-            ModelSpec("lm-random", kind="transformer", overrides={**lm, "positions": "random"}, data=answer,
-                      label="LM, randomised positions"),
+    return [looped_spec(), *recurrent_rivals({"delay": LOOKAHEAD}, cells=["lstm"]),
+            *lm_arms(["transformer", "lm-random"], data={"answer_len": supervision_answer}),
             ModelSpec("single-pass", kind="single_pass", overrides={"window": 0}, label="single pass (full attention)"),
             ModelSpec("untied", kind="unrolled", overrides={"n_latent": fir - 1},
                       label=f"untied stack, {fir} networks (FIR, local attention)")]
