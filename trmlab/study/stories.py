@@ -7,6 +7,10 @@ the story's own chain of thought, in place; the LM writes the same words after t
 extrap-cpu's (T(n) from the length, incremental loss, recall, a local window, the oracle-free
 stop) with a window of 4 words: 2 calls of 2 layers reach 16 words an iteration, and T(n) = n/8
 gives an event (about 7 words) about one iteration, with room to spare.
+
+Not yet run. Pilots (one seed, beside another study; docs/cli.md) put the loop's training example on
+the logic story at 2.2 GFLOPs, 12x parity's: as written, `stories-cpu` will not fit 150 minutes on 2
+cores, and its steps and window are to be set from a learning curve before it runs.
 """
 from __future__ import annotations
 
