@@ -5,12 +5,14 @@ Each story task runs twice, one TaskSpec per supervision: `-trace` (the state at
 the story's own chain of thought, in place; the LM writes the same words after the question) and
 `-final` (the answer alone, as in every word-problem data set). The looped recipe is
 extrap-cpu's (T(n) from the length, incremental loss, recall, a local window, the oracle-free
-stop) with a window of 4 words: 2 calls of 2 layers reach 16 words an iteration, and T(n) = n/8
-gives an event (about 7 words) about one iteration, with room to spare.
+stop) with a window of 8 words: 2 calls of 2 layers reach 32 words an iteration, and T(n) = n/16
+gives an event (about 7 words) about half an iteration, with twice that reach to spare. A pilot
+found window 4 with T(n) = n/8 no better (0.153 of whole logic traces on dev after 250 steps, against
+0.147) at twice the cost.
 
 Not yet run. Pilots (one seed, beside another study; docs/cli.md) put the loop's training example on
-the logic story at 2.2 GFLOPs, 12x parity's: as written, `stories-cpu` will not fit 150 minutes on 2
-cores, and its steps and window are to be set from a learning curve before it runs.
+the logic story at 1.2 GFLOPs, 7x parity's: as written, `stories-cpu` will not fit 150 minutes on 2
+cores, and its steps are to be set from a learning curve before it runs.
 """
 from __future__ import annotations
 
@@ -23,8 +25,8 @@ STORIES = ("math_story", "logic_story")
 SUPERVISIONS = ("trace", "final")
 TRAINED = (1, 8)  # events
 MULTIPLES = (2, 4, 8)  # 16, 32 and 64 events: the OOD split, then eval sets
-WINDOW = 4
-LOOPS_PER_TOKEN = 1 / 8
+WINDOW = 8
+LOOPS_PER_TOKEN = 1 / 16
 MOST_WORDS = {"math_story": 8 + 6, "logic_story": 11 + 6}  # an event's longest sentence + an idle one
 OPENING = 3 * 7 + 8  # three opening sentences and the question
 # Words the recurrent rival reads past a mention before writing its state there: "takes the pen
