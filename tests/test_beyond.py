@@ -17,6 +17,9 @@ def test_the_preset_sorts_to_8x_and_reads_mazes_in_2d_to_4x():
     assert "transformer" not in maze.models  # an LM would write the whole board after it
     assert next(m for m in study.models if m.name == "looped").seeds == [0, 1, 2, 3, 4]
     assert all(m.overrides["read_first"] for m in study.models if m.kind == "recurrent")  # a sort needs the whole input
+    for task in study.tasks:  # the loop's positions hold the largest eval set's question and its registers
+        model = study.task_base(task).model
+        assert model.max_positions >= task.data["max_question_len"] + model.n_registers
 
 
 def test_a_maze_study_evaluates_bigger_boards_than_it_trained_on(tmp_path):

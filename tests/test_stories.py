@@ -207,6 +207,8 @@ def test_the_story_presets_fit_their_longest_stories_and_traces():
         stories = task.examples("test", 30, seed=0)
         assert max(len(tok.pieces(ex.question)) for ex in stories) <= spec.data["max_question_len"]
         assert spec.data["max_question_len"] == story_words(spec.data["task"], 64)
+        model = study.task_base(spec).model  # the loop's positions hold the longest story and its registers
+        assert model.max_positions >= spec.data["max_question_len"] + model.n_registers
         assert max(len(written_after(task, ex.answer, tok).split()) for ex in stories) + 1 <= lm.data["answer_len"]
     assert next(m for m in study.models if m.name == "looped").seeds == [0, 1, 2, 3, 4]
     assert next(m for m in study.models if m.name == "lstm").overrides["delay"] == 6  # a take tells the place 6 words on

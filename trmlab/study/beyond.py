@@ -40,7 +40,7 @@ def _maze_task() -> TaskSpec:
     cells = four * four
     return TaskSpec("maze", data={"task": "maze", "knobs": {"size": trained, "ood_size": twice},
                                   "n_test": 1000, "n_ood": 1000, "max_question_len": cells},
-                    model={"grid_2d": True, "window": 1, "loops_per_token": MAZE_LOOPS_PER_CELL,
+                    model={"grid_2d": True, "window": 1, "loops_per_token": MAZE_LOOPS_PER_CELL, "max_positions": 2 * cells,
                            "n_sup": math.ceil(MAZE_LOOPS_PER_CELL * trained * trained)},
                     train={"steps": 2000, "eval_every": 500, "checkpoint_every": 500, "dev_ties": "later"},
                     eval_sets={"4x": {"knobs": {"ood_size": four}, "split": "ood", "n": 200,

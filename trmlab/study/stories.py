@@ -53,7 +53,8 @@ def _story_task(task: str, supervision: str, n_eval: int, multiples=MULTIPLES, n
     spec = TaskSpec(f"{task.split('_')[0]}-{supervision}",
                     data={"task": task, "tokenizer": "word", "knobs": knobs, "n_test": n_eval, "n_ood": n_eval,
                           "max_question_len": story_words(task, largest * multiples[-1])},
-                    model={"window": WINDOW, "loops_per_token": LOOPS_PER_TOKEN, "n_sup": loops(task, largest)},
+                    model={"window": WINDOW, "loops_per_token": LOOPS_PER_TOKEN, "n_sup": loops(task, largest),
+                           "max_positions": 2 * story_words(task, largest * multiples[-1])},
                     train={"steps": 2000, "eval_every": 500, "checkpoint_every": 500, "dev_ties": "later"})
     for k in multiples[1:]:
         size = largest * k
