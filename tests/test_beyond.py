@@ -22,7 +22,7 @@ def test_the_preset_sorts_to_8x_and_reads_mazes_in_2d_to_4x():
         assert model.max_positions >= task.data["max_question_len"] + model.n_registers
 
 
-def test_a_maze_study_evaluates_bigger_boards_than_it_trained_on(tmp_path):
+def test_a_maze_study_evaluates_bigger_boards_than_it_trained_on(tmp_path, capsys):
     model = tiny_reasoner_config(answer_len=0, recursion="looped", n_registers=1, window=1, grid_2d=True,
                                  loops_per_token=0.125, n_heads=2)
     base = RunConfig(name="maze2d", model=model,
@@ -38,3 +38,13 @@ def test_a_maze_study_evaluates_bigger_boards_than_it_trained_on(tmp_path):
     assert looped["13x13"]["cost"]["steps_per_question"] > looped["test"]["cost"]["steps_per_question"]
     for c in cells.values():
         assert {"test", "ood", "13x13"} <= set(c["eval"]) and 0 <= c["eval"]["13x13"]["accuracy"] <= 1
+    # solve reads a board of any side with a model read in 2-D, and refuses one that is not square
+    from trmlab.cli import main
+    from trmlab.tasks import make_task
+    board = make_task("maze", size=9, ood_size=13, augment=False).examples("ood", 1)[0].question
+    run = tmp_path / "maze2d" / "maze" / "looped" / "seed0"
+    assert main(["solve", str(run), board, "--steps", "2"]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert sum(len(line.strip()) == 13 for line in shown) >= 2 * 13  # two steps, each a 13 x 13 board
+    assert main(["solve", str(run), board[:-1]]) != 0
+    assert "square boards of any side" in capsys.readouterr().err

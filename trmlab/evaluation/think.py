@@ -7,6 +7,8 @@ of the wrong size) raise `QuestionError` with a message meant for the user.
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import torch
@@ -102,7 +104,11 @@ def encode_question(question: str, tokenizer, cfg, shape: tuple[int, int] | None
         what = "word" if tokenizer.kind == "word" else "character"
         raise QuestionError(f"this model's tokenizer does not know the {what}(s) "
                             f"{' '.join(map(repr, unknown))}", f"unknown {what}s")
-    if shape is not None:
+    if shape is not None and getattr(cfg.model, "grid_2d", False):  # any square board (model.grid_2d)
+        if math.isqrt(len(ids)) ** 2 != len(ids):
+            raise QuestionError(f"this model reads square boards of any side (row-major); got {len(ids)} cells",
+                                "board size")
+    elif shape is not None:
         rows, cols = shape
         if len(ids) != rows * cols:
             raise QuestionError(f"a board has {rows * cols} cells ({rows}x{cols}, row-major); got {len(ids)}",
@@ -137,6 +143,8 @@ def think(model, cfg, tokenizer, question: str, steps: int | None = None, until_
     if shape is not None:
         question = board_input(question)
     ids = encode_question(question, tokenizer, cfg, shape)
+    if shape is not None and getattr(cfg.model, "grid_2d", False):  # the board's own side
+        shape = (math.isqrt(len(ids)),) * 2
     if steps is not None and steps < 1:
         raise ValueError("steps must be at least 1")
     device = next(model.parameters()).device
