@@ -241,7 +241,7 @@ def load_splits(cfg, splits=("train", "dev", "test", "ood"), tokenizer=None):
 
 def written_after(task, answer: str, tokenizer) -> str:
     """An in-place answer as the LM writes it after the question: fillers and unscored pieces dropped."""
-    dropped = set(task.filler + task.unscored) if tokenizer.separator == "" else {task.filler, task.unscored}
+    dropped = set(task.filler + task.unscored)  # single characters: a character, or a word of its own
     return tokenizer.separator.join(p for p in tokenizer.pieces(answer) if p not in dropped)
 
 

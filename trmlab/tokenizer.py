@@ -13,6 +13,11 @@ PAD, EOS, SEP, UNK = range(4)
 WORD = re.compile(r"[a-z0-9]+|[^\sa-z0-9]")  # a word, a number or one punctuation mark
 
 
+def word_pieces(text: str) -> list[str]:
+    """Lower-cased words, numbers and punctuation marks: the word tokenizer's tokens."""
+    return WORD.findall(text.lower())
+
+
 def content_ids(ids) -> list[int]:
     """The ids before the first EOS, special tokens dropped: what every decode reads."""
     out = []
@@ -83,7 +88,7 @@ class WordTokenizer(CharTokenizer):
         super().__init__(tuple(words))
 
     def pieces(self, text: str) -> list[str]:
-        return WORD.findall(text.lower())
+        return word_pieces(text)
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "words": list(self.alphabet)}

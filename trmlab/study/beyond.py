@@ -21,7 +21,8 @@ from __future__ import annotations
 import math
 
 from .config import ModelSpec, StudyConfig, TaskSpec
-from .extrapolation import EXTRAP_TASKS, _extrap_study, _rival_task, looped_spec, lm_arms, recurrent_rivals
+from .extrapolation import (EXTRAP_TASKS, _extrap_study, _rival_task, lm_arms, looped_spec, recurrent_rivals,
+                            untied_spec)
 
 MAZE_SIDES = (9, 18, 36)  # trained, the OOD split (2x), an eval set (4x)
 MAZE_LOOPS_PER_CELL = 1 / 8
@@ -40,8 +41,8 @@ def _maze_task() -> TaskSpec:
     cells = four * four
     return TaskSpec("maze", data={"task": "maze", "knobs": {"size": trained, "ood_size": twice},
                                   "n_test": 1000, "n_ood": 1000, "max_question_len": cells},
-                    model={"grid_2d": True, "window": 1, "loops_per_token": MAZE_LOOPS_PER_CELL, "max_positions": 2 * cells,
-                           "n_sup": math.ceil(MAZE_LOOPS_PER_CELL * trained * trained)},
+                    model={"grid_2d": True, "window": 1, "loops_per_token": MAZE_LOOPS_PER_CELL,
+                           "n_sup": math.ceil(MAZE_LOOPS_PER_CELL * trained * trained), "max_positions": 2 * cells},
                     train={"steps": 2000, "eval_every": 500, "checkpoint_every": 500, "dev_ties": "later"},
                     eval_sets={"4x": {"knobs": {"ood_size": four}, "split": "ood", "n": 200,
                                       "steps": 2 * math.ceil(MAZE_LOOPS_PER_CELL * cells)}},
@@ -50,8 +51,7 @@ def _maze_task() -> TaskSpec:
 
 def _beyond_models(fir: int) -> list[ModelSpec]:
     return [looped_spec(), *recurrent_rivals({"read_first": True}), *lm_arms(["transformer", "lm-random"]),
-            ModelSpec("untied", kind="unrolled", overrides={"n_latent": fir - 1},
-                      label=f"untied stack, {fir} networks (FIR, local attention)")]
+            untied_spec(fir)]
 
 
 def study_beyond_cpu() -> StudyConfig:

@@ -80,13 +80,10 @@ def _extrap_models(fir: int, ablations: bool) -> list[ModelSpec]:
     window (`fir` networks: the FIR model, as deep as the looped network's unrolled forward at the
     largest trained size of any of the study's tasks). Ablations remove one ingredient each: recall, the
     incremental loss, the per-row count (a fixed N_sup, the trained-depth count), the window."""
-    models = [ModelSpec("looped", label="looped: T(n) from the length, incremental loss, recall, local attention"),
+    models = [looped_spec(),
               ModelSpec("transformer", kind="transformer", overrides={"window": 0},
                         label="transformer LM (iso-parameter, full causal attention, RoPE)"),
-              ModelSpec("single-pass", kind="single_pass", overrides={"window": 0},
-                        label="single pass (full attention)"),
-              ModelSpec("untied", kind="unrolled", overrides={"n_latent": fir - 1},
-                        label=f"untied stack, {fir} networks (FIR, local attention)")]
+              single_pass_spec(), untied_spec(fir)]
     if ablations:
         drop = {"no-recall": ({"recall": False}, "without recall (the question enters once)"),
                 "no-incremental": ({"incremental_alpha": 0.0}, "without the incremental loss (loss after T(n))"),
@@ -190,11 +187,12 @@ def _rival_task(task: str) -> TaskSpec:
 
 def _rival_models(tasks: list[str]) -> list[ModelSpec]:
     """The looped recipe; an LSTM and a GRU over the sequence (width matched to the loop's counted
-    parameters, reading RIVAL_DELAY tokens ahead); the iso-parameter LM with RoPE (as in extrap-cpu), without positions (NoPE,
-    Kazemnejad et al. 2023), with randomised positions (Ruoss et al. 2023) and with position
-    coupling (each answer token at its question token's position; Cho et al. 2024); and the same LM writing
-    a chain-of-thought trace (the running state after each input symbol, `trace` knob), with RoPE
-    and with randomised positions. Every LM has positions for the longest prompt and trace."""
+    parameters, reading RIVAL_DELAY tokens ahead); the iso-parameter LM with RoPE (as in
+    extrap-cpu), without positions (NoPE, Kazemnejad et al. 2023), with randomised positions (Ruoss
+    et al. 2023) and with position coupling (each answer token at its question token's position;
+    Cho et al. 2024); and the same LM writing a chain-of-thought trace (the running state after each
+    input symbol, `trace` knob), with RoPE and with randomised positions. Every LM has positions for
+    the longest prompt and trace."""
     trace_len = max(EXTRAP_TASKS[t].trace(EXTRAP_TASKS[t].trained[1] * RIVAL_MULTIPLES[-1]) for t in tasks)
     cot = {"knobs": {"trace": True}, "answer_len": trace_len + 1}  # + EOS
     return [looped_spec(), *recurrent_rivals({"delay": RIVAL_DELAY}), *lm_arms(LM_ARMS),
@@ -203,9 +201,20 @@ def _rival_models(tasks: list[str]) -> list[ModelSpec]:
                       label="LM writing a trace (CoT), randomised positions")]
 
 
-# The rivals every extrapolation study shares (study/beyond.py, study/stories.py too).
+# The models every extrapolation study shares (study/beyond.py, study/stories.py too).
 def looped_spec() -> ModelSpec:
     return ModelSpec("looped", label="looped: T(n) from the length, incremental loss, recall, local attention")
+
+
+def single_pass_spec() -> ModelSpec:
+    """The same network once, with full attention (with the window it could not see across a question)."""
+    return ModelSpec("single-pass", kind="single_pass", overrides={"window": 0}, label="single pass (full attention)")
+
+
+def untied_spec(fir: int) -> ModelSpec:
+    """The untied stack of `fir` networks (the FIR model) with the task's window."""
+    return ModelSpec("untied", kind="unrolled", overrides={"n_latent": fir - 1},
+                     label=f"untied stack, {fir} networks (FIR, local attention)")
 
 
 LM = {"window": 0, "max_positions": LM_POSITIONS}  # full causal attention, positions for any prompt here

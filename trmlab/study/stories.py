@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 
 from .config import ModelSpec, StudyConfig, TaskSpec
-from .extrapolation import _extrap_study, lm_arms, looped_spec, recurrent_rivals
+from .extrapolation import _extrap_study, lm_arms, looped_spec, recurrent_rivals, single_pass_spec, untied_spec
 
 STORIES = ("math_story", "logic_story")
 SUPERVISIONS = ("trace", "final")
@@ -69,9 +69,7 @@ def _story_models(fir: int, supervision_answer: int) -> list[ModelSpec]:
     pass and the untied stack at the trained depth."""
     return [looped_spec(), *recurrent_rivals({"delay": LOOKAHEAD}, cells=["lstm"]),
             *lm_arms(["transformer", "lm-random"], data={"answer_len": supervision_answer}),
-            ModelSpec("single-pass", kind="single_pass", overrides={"window": 0}, label="single pass (full attention)"),
-            ModelSpec("untied", kind="unrolled", overrides={"n_latent": fir - 1},
-                      label=f"untied stack, {fir} networks (FIR, local attention)")]
+            single_pass_spec(), untied_spec(fir)]
 
 
 def _stories_study(name: str, tasks: list[TaskSpec], seeds: list[int], tune: dict, most_events: int) -> StudyConfig:

@@ -141,7 +141,7 @@ class DeepSupervision:
         mode: at most N_sup, or with `loops_per_token` the row's T(n) (a longer question may think
         longer, as under the looped recipe)."""
         cfg, g, k = self.model.cfg, self.generator, len(question_len)
-        rule = self.model.loop_counts(question_len) if getattr(cfg, "loops_per_token", 0) else None
+        rule = self.model.loop_counts(question_len)  # None without loops_per_token
         if rule is not None:
             return self._row_limits(rule)
         n_sup = cfg.n_sup

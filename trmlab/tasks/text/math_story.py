@@ -22,6 +22,7 @@ from .templates import NAMES, OBJECTS
 MOST = 20  # every count stays in 0..MOST
 STEP = (1, 5)  # an event adds or takes 1..5
 
+
 def singular(things: str) -> str:
     return things[:-1]  # every plural in templates.OBJECTS ends in a plain s
 

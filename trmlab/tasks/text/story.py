@@ -22,7 +22,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from ...tokenizer import WORD
+from ...tokenizer import word_pieces as words  # the story's pieces, as the word tokenizer reads them
 from ..base import Example, ProceduralTask
 
 FILLER = "_"
@@ -34,11 +34,6 @@ class Sentence:
     """One sentence: its text, and for each tracked thing it mentions, that thing's state after it."""
     text: str
     states: dict[str, str]  # mentioned word -> the state written at it (trace supervision)
-
-
-def words(text: str) -> list[str]:
-    """The story's pieces, as the word tokenizer reads them."""
-    return WORD.findall(text.lower())
 
 
 def template_words(templates) -> set[str]:
